@@ -1,0 +1,5 @@
+"""python -m llmrelay → the CLI."""
+
+from llmrelay.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The HTTP edge: parse, call the pipeline, render. No provider names here."""

@@ -1,0 +1,57 @@
+"""The objects a request handler needs, built once at start-up and reached through `app.state`.
+
+>>> gateway = Gateway.build(config); await gateway.start(); ...; await gateway.stop()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from llmrelay.api.edge import RECORD_KEY
+from llmrelay.config.model import Config
+from llmrelay.pipeline.auth import Authenticator
+from llmrelay.pipeline.context import Principal, RequestContext, RequestRecord
+from llmrelay.pipeline.relay import Relay
+from llmrelay.pipeline.routing import Router
+from llmrelay.transport.pool import Pool, Timeouts
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    config: Config
+    router: Router
+    pool: Pool
+    auth: Authenticator
+    relay: Relay
+
+    @classmethod
+    def build(cls, config: Config) -> Gateway:
+        router = Router(config)
+        pool = Pool({name: Timeouts.from_seconds(s) for name, s in router.provider_timeouts.items()})
+        master = config.auth.master_key.get_secret_value() if config.auth.master_key else None
+        auth = Authenticator(master or None)
+        return cls(config, router, pool, auth, Relay(router, pool, auth))
+
+    async def start(self) -> None:
+        await self.pool.open()
+
+    async def stop(self) -> None:
+        await self.pool.close()
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def context(request: Request, principal: Principal) -> RequestContext:
+    record = request.scope.get(RECORD_KEY)
+    if record is None:  # the edge middleware always sets it; this keeps handlers usable without it
+        record = RequestRecord("req_direct")
+    return RequestContext(principal, record)
+
+
+def principal_of(request: Request) -> Principal:
+    return gateway_of(request).auth.authenticate(request.headers.get("authorization"))

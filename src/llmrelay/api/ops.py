@@ -1,0 +1,27 @@
+"""GET /health: liveness plus what is configured (no URLs, no keys)."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from llmrelay import __version__
+from llmrelay.api.gateway import gateway_of
+
+router = APIRouter()
+
+
+@router.get("/health", summary="Liveness and configuration summary")
+async def health(request: Request) -> Response:
+    gateway = gateway_of(request)
+    body = {
+        "status": "ok",
+        "version": __version__,
+        "config": gateway.config.source,
+        "auth": "open" if gateway.auth.open_mode else "master_key",
+        "providers": gateway.router.describe(),
+        "skipped_providers": gateway.router.skipped,
+        "models": len(gateway.router.models()),
+    }
+    return Response(orjson.dumps(body), media_type="application/json")

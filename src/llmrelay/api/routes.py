@@ -1,0 +1,23 @@
+"""Every URL of the service on one screen.
+
+| method | path                         | handler                        |
+|--------|------------------------------|--------------------------------|
+| GET    | /health                      | api.ops.health                 |
+| GET    | /v1/models                   | api.v1.models.list_models      |
+| GET    | /v1/models/{id:path}         | api.v1.models.retrieve_model   |
+| POST   | /v1/chat/completions         | api.v1.chat.create_chat_completion |
+| GET    | /docs, /openapi.json         | FastAPI                        |
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from llmrelay.api import ops
+from llmrelay.api.v1 import chat, models
+
+
+def include(app: FastAPI) -> None:
+    app.include_router(ops.router, tags=["operations"])
+    app.include_router(models.router, tags=["models"])
+    app.include_router(chat.router, tags=["chat"])

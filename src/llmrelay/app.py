@@ -1,0 +1,76 @@
+"""create_app(config) → the ASGI app: routes, middleware and lifespan. Wiring only.
+
+>>> app = create_app(load("llmrelay.yaml"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from llmrelay import __version__
+from llmrelay.api import errors, routes
+from llmrelay.api.edge import EdgeMiddleware
+from llmrelay.api.gateway import Gateway
+from llmrelay.config.load import handoff_path, load
+from llmrelay.config.model import Config
+from llmrelay.observability.logging import configure, get_logger
+
+
+def create_app(config: Config) -> FastAPI:
+    gateway = Gateway.build(config)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        _log_startup(gateway)
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = FastAPI(title="llmrelay", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.gateway = gateway
+    routes.include(app)
+    errors.install(app)
+    if config.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.server.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["x-request-id"],
+        )
+    app.add_middleware(EdgeMiddleware, max_body=config.server.max_request_bytes)
+    return app
+
+
+def factory() -> FastAPI:
+    """Entry point for uvicorn worker processes: config from the CLI's hand-off (see cli.py)."""
+    config = load(handoff_path())
+    configure(config.log_level)
+    return create_app(config)
+
+
+def _log_startup(gateway: Gateway) -> None:
+    log = get_logger()
+    described = gateway.router.describe()
+    log.info(
+        "started",
+        config=gateway.config.source,
+        auth="open (no master key: anyone who can reach this port may call it)"
+        if gateway.auth.open_mode
+        else "master_key",
+        providers=described,
+        models=[m.id for m in gateway.router.models()],
+    )
+    for name, problem in gateway.router.skipped.items():
+        log.warning("provider_skipped", provider=name, problem=problem)
+    if not described:
+        log.warning(
+            "no_providers",
+            hint="No provider is configured: set OPENAI_API_KEY (or another provider's key) or write llmrelay.yaml.",
+        )

@@ -1,0 +1,1 @@
+"""Logs (and, later, metrics): what happened, never with a secret in it."""

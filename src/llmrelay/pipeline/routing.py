@@ -1,0 +1,186 @@
+"""Model name (+ an optional `provider` pin) → Plan: the deployments that may serve the request.
+
+Built once from the config at start-up. Resolution order: a `provider` field naming a configured
+provider; an exact model entry (entries sharing a name form a weighted group); `PROVIDER/MODEL`
+with a configured provider's name as prefix; a provider's `match` patterns; otherwise 404.
+
+    >>> router = Router(config)
+    >>> router.plan("gpt-4o-mini").deployments[0].target.model
+    'gpt-4o-mini-2024-07-18'
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import translate
+
+from llmrelay.config.load import EMBEDDED_DEFAULT, ConfigError
+from llmrelay.config.model import Config, ProviderConfig
+from llmrelay.errors import InvalidRequestError, ModelNotFoundError
+from llmrelay.providers.base import Target
+from llmrelay.providers.registry import PROVIDERS, ProviderSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    public_name: str
+    target: Target
+    spec: ProviderSpec
+    weight: int = 1
+    passthrough_auth: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    model: str
+    deployments: tuple[Deployment, ...]
+
+    @property
+    def first(self) -> Deployment:
+        return self.deployments[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    """One line of /v1/models."""
+
+    id: str
+    owned_by: str
+    capabilities: Mapping[str, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class _Provider:
+    name: str
+    config: ProviderConfig
+    spec: ProviderSpec
+    target: Target
+
+
+class Router:
+    def __init__(self, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> None:
+        self.skipped: dict[str, str] = {}
+        self._providers = self._build_providers(config, registry)
+        self._groups: dict[str, list[Deployment]] = {}
+        for model in config.models:
+            provider = self._providers.get(model.provider)
+            if provider is None:
+                continue
+            deployment = Deployment(
+                public_name=model.name,
+                target=_with_model(provider.target, model.upstream_model),
+                spec=provider.spec,
+                weight=model.weight,
+                passthrough_auth=provider.config.auth == "passthrough",
+            )
+            self._groups.setdefault(model.name, []).append(deployment)
+        self._patterns = [
+            (re.compile(translate(pattern)), provider)
+            for provider in self._providers.values()
+            for pattern in provider.config.match
+        ]
+
+    def _build_providers(self, config: Config, registry: Mapping[str, ProviderSpec]) -> dict[str, _Provider]:
+        providers: dict[str, _Provider] = {}
+        for name, provider in config.providers.items():
+            spec = registry.get(provider.type)
+            if spec is None:
+                problem = f"type {provider.type!r} is recognised but this version of llmrelay does not serve it yet"
+                if config.source != EMBEDDED_DEFAULT:
+                    raise ConfigError(config.source, f"providers.{name}.type", problem)
+                self.skipped[name] = problem
+                continue
+            base_url = (provider.base_url or spec.default_base_url).rstrip("/")
+            target = Target(
+                provider=name,
+                base_url=base_url,
+                model="",
+                api_key=provider.api_key.get_secret_value() if provider.api_key else None,
+                headers=dict(provider.headers),
+                options={"account_id": provider.account_id} if provider.account_id else {},
+            )
+            providers[name] = _Provider(name, provider, spec, target)
+        return providers
+
+    @property
+    def provider_timeouts(self) -> dict[str, float]:
+        return {name: p.config.timeout for name, p in self._providers.items()}
+
+    def plan(self, model: str, provider: str | None = None) -> Plan:
+        if provider is not None:
+            return self._pinned(model, provider)
+        group = self._groups.get(model)
+        if group is not None:
+            return Plan(model, _weighted_order(group))
+        prefix, sep, rest = model.partition("/")
+        if sep and rest and prefix in self._providers:
+            return Plan(model, (self._ad_hoc(self._providers[prefix], model, rest),))
+        for pattern, candidate in self._patterns:
+            if pattern.match(model):
+                return Plan(model, (self._ad_hoc(candidate, model, model),))
+        raise ModelNotFoundError(
+            f"The model '{model}' does not exist or is not served by this gateway. GET /v1/models lists the models.",
+            param="model",
+        )
+
+    def _pinned(self, model: str, provider: str) -> Plan:
+        chosen = self._providers.get(provider)
+        if chosen is None:
+            known = ", ".join(sorted(self._providers)) or "none"
+            raise InvalidRequestError(
+                f"Unknown provider '{provider}'. Configured providers: {known}.", param="provider", code="invalid_value"
+            )
+        group = [d for d in self._groups.get(model, ()) if d.target.provider == provider]
+        if group:
+            return Plan(model, _weighted_order(group))
+        return Plan(model, (self._ad_hoc(chosen, model, model),))
+
+    @staticmethod
+    def _ad_hoc(provider: _Provider, public: str, upstream: str) -> Deployment:
+        return Deployment(
+            public_name=public,
+            target=_with_model(provider.target, upstream),
+            spec=provider.spec,
+            passthrough_auth=provider.config.auth == "passthrough",
+        )
+
+    def models(self) -> list[ModelEntry]:
+        return [
+            ModelEntry(name, group[0].target.provider, group[0].spec.capabilities())
+            for name, group in self._groups.items()
+        ]
+
+    def model(self, model_id: str) -> ModelEntry:
+        group = self._groups.get(model_id)
+        if group is None:
+            raise ModelNotFoundError(f"The model '{model_id}' does not exist.", param="model")
+        return ModelEntry(model_id, group[0].target.provider, group[0].spec.capabilities())
+
+    def describe(self) -> dict[str, dict[str, object]]:
+        """Per provider: type and model count, for /health and the start-up log. No URLs, no keys."""
+        counts: dict[str, int] = {}
+        for group in self._groups.values():
+            for d in group:
+                counts[d.target.provider] = counts.get(d.target.provider, 0) + 1
+        return {
+            name: {"type": p.config.type, "models": counts.get(name, 0), "match": list(p.config.match)}
+            for name, p in self._providers.items()
+        }
+
+
+def _with_model(target: Target, model: str) -> Target:
+    return Target(target.provider, target.base_url, model, target.api_key, target.headers, target.options)
+
+
+def _weighted_order(group: Sequence[Deployment]) -> tuple[Deployment, ...]:
+    """The whole group, the first one drawn by weight (the rest keep their order, for fallback)."""
+    if len(group) == 1:
+        return (group[0],)
+    weights = [d.weight for d in group]
+    if not any(weights):
+        weights = [1] * len(group)
+    first = random.choices(range(len(group)), weights=weights)[0]
+    return (group[first], *group[:first], *group[first + 1 :])

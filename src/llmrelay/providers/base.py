@@ -1,0 +1,72 @@
+"""The adapter seam: value types and the protocols every provider adapter implements.
+
+An adapter turns an OpenAI-shaped request plus a resolved `Target` into an `UpstreamRequest`, and
+the upstream's bytes (or SSE events) back into OpenAI objects. It does no I/O; `transport/` sends.
+
+    >>> target = Target(provider="up", base_url="http://127.0.0.1:9/v1", model="gpt-4o-mini")
+    >>> OpenAIChat().build_request(ChatRequest.parse(raw), target).url
+    'http://127.0.0.1:9/v1/chat/completions'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Protocol
+
+from llmrelay.errors import UpstreamError
+from llmrelay.schemas.chat import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from llmrelay.schemas.sse import SSEEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One resolved deployment: everything an adapter needs, so it never looks anything up."""
+
+    provider: str
+    base_url: str
+    model: str
+    api_key: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)
+    """Type-specific settings (e.g. a Workers AI `account_id`)."""
+
+    def with_api_key(self, api_key: str | None) -> Target:
+        return replace(self, api_key=api_key)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class StreamTranslator(Protocol):
+    """Stateful per-stream translation: upstream SSE events in, OpenAI chunks out."""
+
+    def feed(self, event: SSEEvent) -> list[ChatCompletionChunk]: ...
+
+    def close(self) -> list[ChatCompletionChunk]: ...
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+
+class ChatAdapter(Protocol):
+    """Chat Completions through one upstream wire format.
+
+    `passthrough` adapters speak OpenAI upstream: the relay may then send `build_request`'s bytes and
+    relay the upstream's bytes back unchanged, reading only what it needs (usage, errors).
+    """
+
+    passthrough: ClassVar[bool]
+
+    def build_request(self, req: ChatRequest, target: Target) -> UpstreamRequest: ...
+
+    def parse_response(self, body: bytes, target: Target) -> ChatCompletion: ...
+
+    def open_stream(self, target: Target) -> StreamTranslator: ...
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...

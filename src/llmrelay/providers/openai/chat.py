@@ -1,0 +1,137 @@
+"""Chat Completions to an OpenAI-compatible upstream: only the model id changes on the way out.
+
+The request body is forwarded as the client sent it, byte for byte, with just the `model` value
+rewritten in place (and llmrelay's own `provider` field removed). Responses need no translation, so
+the relay streams them through; `parse_response` and `open_stream` exist for callers that want
+objects (e.g. runs executed by the gateway itself).
+
+    >>> OpenAIChat().build_request(req, target).body     # b'{"model":"gpt-4o-mini-2024-07-18", ...}'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import ClassVar, cast
+
+import orjson
+
+from llmrelay.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from llmrelay.providers.base import Target, UpstreamRequest
+from llmrelay.schemas.chat import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from llmrelay.schemas.sse import SSEEvent
+
+_GATEWAY_FIELDS = ("provider",)
+"""Body fields that are llmrelay's own and never go upstream."""
+
+
+class OpenAIChat:
+    passthrough: ClassVar[bool] = True
+
+    def build_request(self, req: ChatRequest, target: Target) -> UpstreamRequest:
+        headers = {"content-type": "application/json", **target.headers}
+        if target.api_key:
+            headers["authorization"] = f"Bearer {target.api_key}"
+        if req.stream:
+            headers["accept"] = "text/event-stream"
+        body = rewrite_model(req, target.model)
+        return UpstreamRequest("POST", f"{target.base_url}/chat/completions", headers, body)
+
+    def parse_response(self, body: bytes, target: Target) -> ChatCompletion:
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError("The upstream answered with a body that is not JSON.") from None
+        if not isinstance(parsed, dict) or "choices" not in parsed:
+            raise UpstreamProtocolError("The upstream answered with JSON that is not a chat completion.")
+        return cast(ChatCompletion, parsed)
+
+    def open_stream(self, target: Target) -> OpenAIStream:
+        return OpenAIStream()
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
+        return map_openai_error(status, headers, body)
+
+
+class OpenAIStream:
+    """OpenAI chunks are already what we emit: parse them, keep the usage."""
+
+    def __init__(self) -> None:
+        self._usage: Usage | None = None
+
+    def feed(self, event: SSEEvent) -> list[ChatCompletionChunk]:
+        if event.data == "[DONE]" or not event.data:
+            return []
+        chunk = orjson.loads(event.data)
+        if isinstance(chunk, dict) and "error" in chunk:
+            raise map_openai_error(500, {}, event.data.encode())
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        return [cast(ChatCompletionChunk, chunk)]
+
+    def close(self) -> list[ChatCompletionChunk]:
+        return []
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._usage
+
+
+def rewrite_model(req: ChatRequest, model: str) -> bytes:
+    """The request body with `model` set to `model`, keeping every other byte where it can.
+
+    The value is spliced in place when the top-level `"model": "<old>"` pair is the only one in the
+    body; otherwise (a nested "model" key, an escaped spelling, a gateway field to drop) the body is
+    re-encoded with orjson, which keeps every field and value but may change whitespace and escapes.
+    """
+    body = req.body
+    if any(name in body for name in _GATEWAY_FIELDS):
+        out = {k: v for k, v in body.items() if k not in _GATEWAY_FIELDS}
+        out["model"] = model
+        return orjson.dumps(out)
+    if req.model == model:
+        return req.raw
+    old = orjson.dumps(req.model)
+    if req.raw.count(b'"model"') == 1:
+        pattern = re.compile(rb'"model"\s*:\s*' + re.escape(old))
+        spliced, count = pattern.subn(lambda m: m.group(0)[: -len(old)] + orjson.dumps(model), req.raw, count=1)
+        if count == 1:
+            return spliced
+    return orjson.dumps({**body, "model": model})
+
+
+def map_openai_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
+    """An OpenAI-style error body (or anything else) to an UpstreamStatusError with the same status."""
+    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    message, error_type, param, code = _read_error(body, status)
+    return UpstreamStatusError(status, message, error_type=error_type, param=param, code=code, headers=kept, raw=body)
+
+
+_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
+
+
+def _read_error(body: bytes, status: int) -> tuple[str, str | None, str | None, str | None]:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        message = error.get("message")
+        return (
+            str(message) if message else f"The upstream answered HTTP {status}.",
+            _str_or_none(error.get("type")),
+            _str_or_none(error.get("param")),
+            _str_or_none(error.get("code")),
+        )
+    if isinstance(error, str):
+        return error, None, None, None
+    text = body[:200].decode("utf-8", "replace").strip()
+    suffix = f": {text}" if text else "."
+    return f"The upstream answered HTTP {status}{suffix}", None, None, None
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(value)

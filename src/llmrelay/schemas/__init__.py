@@ -1,0 +1,1 @@
+"""OpenAI wire shapes: TypedDicts for what llmrelay reads and writes (unknown keys are kept)."""
