@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,10 +18,12 @@ from llmrelay.api.gateway import Gateway
 from llmrelay.config.load import handoff_path, load
 from llmrelay.config.model import Config
 from llmrelay.observability.logging import configure, get_logger
+from llmrelay.providers.registry import PROVIDERS, ProviderSpec
 
 
-def create_app(config: Config) -> FastAPI:
-    gateway = Gateway.build(config)
+def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> FastAPI:
+    """The gateway's ASGI app; `registry` replaces the provider table (tests plug adapters in)."""
+    gateway = Gateway.build(config, registry)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import Principal, RequestContext, RequestRecord
 from llmrelay.pipeline.relay import Relay
 from llmrelay.pipeline.routing import Router
+from llmrelay.providers.registry import PROVIDERS, ProviderSpec
 from llmrelay.transport.pool import Pool, Timeouts
 
 
@@ -27,8 +29,8 @@ class Gateway:
     relay: Relay
 
     @classmethod
-    def build(cls, config: Config) -> Gateway:
-        router = Router(config)
+    def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
+        router = Router(config, registry)
         pool = Pool({name: Timeouts.from_seconds(s) for name, s in router.provider_timeouts.items()})
         master = config.auth.master_key.get_secret_value() if config.auth.master_key else None
         auth = Authenticator(master or None)

@@ -27,18 +27,24 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
+def _drop(_: Any, __: str, ___: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    raise structlog.DropEvent
+
+
 def configure(level: str) -> None:
     """Route structlog (and the stdlib loggers of uvicorn and aiohttp) to JSON on stdout."""
     numeric = _LEVELS[level.upper()]
+    silent = numeric > logging.CRITICAL
     structlog.configure(
         processors=[
+            *([_drop] if silent else []),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        wrapper_class=structlog.make_filtering_bound_logger(min(numeric, logging.CRITICAL)),
         logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
         cache_logger_on_first_use=True,
     )

@@ -106,6 +106,11 @@ class Router:
         return providers
 
     @property
+    def has_passthrough(self) -> bool:
+        """Whether any provider forwards the client's own token (then unknown tokens may be theirs)."""
+        return any(p.config.auth == "passthrough" for p in self._providers.values())
+
+    @property
     def provider_timeouts(self) -> dict[str, float]:
         return {name: p.config.timeout for name, p in self._providers.items()}
 

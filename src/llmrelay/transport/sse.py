@@ -87,19 +87,7 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume the next read; return the events it completes (none, one or more)."""
-        if self._undecoded:
-            chunk = self._undecoded + chunk
-        text, consumed = utf_8_decode(chunk, "replace", False)
-        self._undecoded = chunk[consumed:]
-        if not text:
-            return []
-        if not self._started:
-            self._started = True
-            if text[0] == _BOM:
-                text = text[1:]
-        if self._skip_lf:
-            self._skip_lf = False
-            pass
+        text = self._decode(chunk)
         if "\r" in text:
             self._skip_lf = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -117,6 +105,23 @@ class SSEDecoder:
         if last:
             self._partial.append(last)
         return self._take_lines(lines)
+
+    def _decode(self, chunk: bytes) -> str:
+        r"""The read's text, less a leading BOM or the "\n" of a "\r\n" cut in two."""
+        if self._undecoded:
+            chunk = self._undecoded + chunk
+        text, consumed = utf_8_decode(chunk, "replace", False)
+        self._undecoded = chunk[consumed:]
+        if not text:
+            return text
+        if not self._started:
+            self._started = True
+            if text[0] == _BOM:
+                text = text[1:]
+        if self._skip_lf:
+            self._skip_lf = False
+            text = text.removeprefix("\n")
+        return text
 
     def close(self) -> list[SSEEvent]:
         """Flush at EOF: the last line and event count even without a blank line.
@@ -139,9 +144,7 @@ class SSEDecoder:
             elif line:
                 self._take_field(line)
             elif data or self._event is not None:
-                events.append(
-                    SSEEvent("\n".join(data), self._event, self._id, self._retry)
-                )
+                events.append(SSEEvent("\n".join(data), self._event, self._id, self._retry))
                 data.clear()
                 self._event = None
                 self._retry = None

@@ -7,6 +7,8 @@ from starlette.responses import Response
 
 from llmrelay.api.gateway import context, gateway_of, principal_of
 from llmrelay.api.sse import EventStreamResponse
+from llmrelay.errors import InvalidRequestError
+from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.relay import JSONResult
 from llmrelay.schemas.chat import ChatRequest
 
@@ -33,8 +35,17 @@ _REQUEST_SCHEMA = {
 )
 async def create_chat_completion(request: Request) -> Response:
     gateway = gateway_of(request)
-    ctx = context(request, principal_of(request))
-    req = ChatRequest.parse(await request.body())
+    principal = principal_of(request)
+    unverified = principal.kind == "unverified"
+    if unverified and not gateway.router.has_passthrough:
+        Authenticator.require_verified(principal)
+    try:
+        req = ChatRequest.parse(await request.body())
+    except InvalidRequestError:
+        if unverified:  # a caller we do not know learns nothing about the request
+            Authenticator.require_verified(principal)
+        raise
+    ctx = context(request, principal)
     result = await gateway.relay.chat(ctx, req)
     if isinstance(result, JSONResult):
         return Response(result.body, media_type="application/json")

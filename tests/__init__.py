@@ -1,0 +1,1 @@
+"""llmrelay test suite."""

@@ -1,0 +1,101 @@
+"""Session fixtures: the fake OpenAI upstream, the gateway on a real port, and SDK clients."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import openai
+import pytest
+
+from llmrelay.app import create_app
+from llmrelay.config.load import validate
+from llmrelay.observability.logging import configure
+from llmrelay.providers.registry import PROVIDERS, ProviderSpec
+from tests.fakes.openai import FakeOpenAI
+from tests.fakes.server import Server, serve_in_thread
+
+UPSTREAM_KEY = "sk-upstream-test"
+MASTER_KEY = "sk-master-test-0123456789"
+VENDOR_EXTRAS = frozenset({"top_k", "repetition_penalty", "min_p"})
+
+# In-process gateways log errors only; the CLI tests read the real request logs of real processes.
+configure("ERROR")
+
+
+@pytest.fixture(scope="session")
+def upstream_server() -> Iterator[tuple[FakeOpenAI, Server]]:
+    fake = FakeOpenAI(api_key=UPSTREAM_KEY, extra_fields=VENDOR_EXTRAS)
+    with serve_in_thread(fake.app) as server:
+        yield fake, server
+
+
+@pytest.fixture
+def fake(upstream_server: tuple[FakeOpenAI, Server]) -> FakeOpenAI:
+    upstream_server[0].reset()
+    return upstream_server[0]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def gateway_config(upstream_url: str, **overrides: Any) -> dict[str, Any]:
+    """The standard test config: one fake upstream under several names, plus broken ones."""
+    config: dict[str, Any] = {
+        "providers": {
+            "up": {"type": "openai", "base_url": f"{upstream_url}/v1", "api_key": UPSTREAM_KEY},
+            "slow": {"type": "openai", "base_url": f"{upstream_url}/v1", "api_key": UPSTREAM_KEY, "timeout": 0.5},
+            "down": {"type": "openai", "base_url": f"http://127.0.0.1:{closed_port()}/v1", "api_key": "sk-x"},
+            "relay": {"type": "openai", "base_url": f"{upstream_url}/v1", "auth": "passthrough"},
+            "hdr": {
+                "type": "openai",
+                "base_url": f"{upstream_url}/v1",
+                "api_key": UPSTREAM_KEY,
+                "headers": {"OpenAI-Organization": "org-test", "X-Team": "ml"},
+            },
+        },
+        "models": [
+            {"name": "fast", "provider": "up", "model": "gpt-4o-mini"},
+            {"name": "accounts/fireworks/models/x", "provider": "up", "model": "gpt-4o"},
+            {"name": "gpt-4o", "provider": "up"},
+            {"name": "slow-model", "provider": "slow", "model": "gpt-4o-mini"},
+            {"name": "down-model", "provider": "down", "model": "gpt-4o-mini"},
+            {"name": "byok", "provider": "relay", "model": "gpt-4o-mini"},
+            {"name": "with-headers", "provider": "hdr", "model": "gpt-4o-mini"},
+        ],
+    }
+    config.update(overrides)
+    return config
+
+
+@contextlib.contextmanager
+def run_gateway(config: Mapping[str, Any], registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Iterator[Server]:
+    app = create_app(validate(config, "test.yaml"), registry)
+    with serve_in_thread(app, lifespan="on") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream_server: tuple[FakeOpenAI, Server]) -> Iterator[Server]:
+    """An open-mode gateway in front of the fake."""
+    with run_gateway(gateway_config(upstream_server[1].base_url, server={"max_request_bytes": 64 * 1024})) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def locked_gateway(upstream_server: tuple[FakeOpenAI, Server]) -> Iterator[Server]:
+    """A gateway that requires the master key."""
+    with run_gateway(gateway_config(upstream_server[1].base_url, auth={"master_key": MASTER_KEY})) as server:
+        yield server
+
+
+@pytest.fixture
+def client(gateway: Server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key="anything", max_retries=0, timeout=10)

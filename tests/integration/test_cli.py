@@ -1,0 +1,223 @@
+"""`llmrelay serve` and `llmrelay check-config` as real processes: config errors, discovery, logs, workers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import yaml
+from tests.conftest import MASTER_KEY, UPSTREAM_KEY, closed_port, gateway_config
+from tests.fakes.openai import FakeOpenAI
+from tests.fakes.server import Server
+
+PROVIDER_VARS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "COHERE_API_KEY",
+    "CLOUDFLARE_ACCOUNT_ID",
+    "CLOUDFLARE_API_TOKEN",
+    "MODEL_LIST_URL",
+    "MODEL_LIST_AUTH_TOKEN",
+    "LLMRELAY_MASTER_KEY",
+    "LOG_LEVEL",
+)
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARS}
+    env.update(extra)
+    return env
+
+
+def llmrelay(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmrelay", *args],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def serving(args: list[str], cwd: Path, env: Mapping[str, str]) -> Iterator[tuple[str, Path]]:
+    """Run `llmrelay serve`; yield its base URL and the file its stdout goes to; stop it with SIGTERM."""
+    port = closed_port()
+    out = cwd / f"serve-{port}.log"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llmrelay", "serve", "--port", str(port), *args],
+            cwd=cwd,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc, out)
+        yield base, out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], out: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"llmrelay exited with {proc.returncode}: {out.read_text()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.05)  # polling a readiness probe, not synchronising on time
+    raise AssertionError(f"llmrelay did not become ready: {out.read_text()}")
+
+
+def log_lines(out: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in out.read_bytes().splitlines() if line.startswith(b"{")]
+
+
+def write_config(tmp_path: Path, config: Mapping[str, object], name: str = "llmrelay.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(dict(config)))
+    return path
+
+
+def test_check_config_ok(tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]) -> None:
+    path = write_config(tmp_path, gateway_config(upstream_server[1].base_url))
+    result = llmrelay("check-config", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("providers:\n  up: {type: nonsense}\n", "providers.up.type: unknown provider type 'nonsense'"),
+        (
+            "providers:\n  up: {type: openai}\nmodels:\n  - {name: m, provider: gone}\n",
+            "models[0].provider: provider 'gone'",
+        ),
+        ("providers: [\n", "invalid YAML"),
+        (
+            "providers:\n  up:\n    type: openai\n    api_key: ${NOT_SET_ANYWHERE}\n",
+            "providers.up.api_key: environment variable NOT_SET_ANYWHERE",
+        ),
+    ],
+)
+def test_bad_config_exits_2_naming_file_key_and_problem(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    for args in (["check-config", str(path)], ["serve", "--config", str(path), "--port", str(closed_port())]):
+        result = llmrelay(*args, cwd=tmp_path)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert lines == [f"llmrelay: config error: {path}: {lines[0].split(': ', 3)[-1]}"]
+        assert expected in lines[0] and str(path) in lines[0]
+
+
+def test_serve_logs_json_with_request_id_and_never_a_key(
+    tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]
+) -> None:
+    config = gateway_config(upstream_server[1].base_url, auth={"master_key": "${TEST_MASTER}"})
+    path = write_config(tmp_path, config, "custom.yaml")
+    env = clean_env(TEST_MASTER=MASTER_KEY)
+    with serving(["--config", str(path)], tmp_path, env) as (base, out):
+        auth = {"authorization": f"Bearer {MASTER_KEY}", "x-request-id": "log-me-1"}
+        assert (
+            httpx.post(
+                f"{base}/v1/chat/completions", json={"model": "fast", "messages": HELLO}, headers=auth
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.post(
+                f"{base}/v1/chat/completions",
+                json={"model": "fast"},
+                headers={"authorization": "Bearer sk-wrong-secret"},
+            ).status_code
+            == 401
+        )
+    lines = log_lines(out)
+    request = next(line for line in lines if line.get("request_id") == "log-me-1")
+    assert request["model"] == "fast" and request["provider"] == "up" and request["status"] == 200
+    assert isinstance(request["latency_ms"], float) and request["prompt_tokens"] == 5
+    text = out.read_text()
+    for secret in (MASTER_KEY, UPSTREAM_KEY, "sk-wrong-secret", "sk-x"):
+        assert secret not in text
+    assert any(line.get("status") == 401 for line in lines)
+
+
+def test_log_level_none_prints_nothing(tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]) -> None:
+    path = write_config(tmp_path, gateway_config(upstream_server[1].base_url))
+    with serving(["--config", str(path)], tmp_path, clean_env(LOG_LEVEL="NONE")) as (base, out):
+        assert httpx.post(f"{base}/v1/chat/completions", json={"model": "fast", "messages": HELLO}).status_code == 200
+    assert out.read_text() == ""
+
+
+def test_llmrelay_yaml_in_cwd_and_dotenv_are_picked_up(
+    tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]
+) -> None:
+    config = gateway_config(upstream_server[1].base_url)
+    config["providers"]["up"]["api_key"] = "${KEY_FROM_DOTENV}"
+    write_config(tmp_path, config)
+    (tmp_path / ".env").write_text(f"KEY_FROM_DOTENV={UPSTREAM_KEY}\n")
+    with serving([], tmp_path, clean_env()) as (base, _):
+        assert httpx.get(f"{base}/health").json()["config"].endswith("llmrelay.yaml")
+        assert httpx.post(f"{base}/v1/chat/completions", json={"model": "fast", "messages": HELLO}).status_code == 200
+
+
+def test_embedded_default_serves_providers_from_the_environment(
+    tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]
+) -> None:
+    env = clean_env(
+        OPENAI_API_KEY=UPSTREAM_KEY,
+        OPENAI_BASE_URL=f"{upstream_server[1].base_url}/v1",
+        ANTHROPIC_API_KEY="sk-ant-not-served-yet",
+    )
+    with serving([], tmp_path, env) as (base, out):
+        health = httpx.get(f"{base}/health").json()
+        assert health["config"] == "<embedded default>"
+        assert "openai" in health["providers"]
+        assert "anthropic" in health["skipped_providers"]
+        ids = {m["id"] for m in httpx.get(f"{base}/v1/models").json()["data"]}
+        assert "gpt-4o-mini" in ids
+        reply = httpx.post(f"{base}/v1/chat/completions", json={"model": "gpt-4o", "messages": HELLO})
+        assert reply.status_code == 200
+    assert "sk-ant-not-served-yet" not in out.read_text()
+
+
+def test_embedded_default_without_keys_says_what_to_do(tmp_path: Path) -> None:
+    with serving([], tmp_path, clean_env()) as (base, out):
+        assert httpx.get(f"{base}/v1/models").json() == {"object": "list", "data": []}
+        assert httpx.get(f"{base}/health").json()["providers"] == {}
+    warning = next(line for line in log_lines(out) if line.get("event") == "no_providers")
+    assert "OPENAI_API_KEY" in str(warning["hint"])
+
+
+def test_workers_serve_on_one_port(tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]) -> None:
+    path = write_config(tmp_path, gateway_config(upstream_server[1].base_url))
+    with serving(["--config", str(path), "--workers", "2"], tmp_path, clean_env()) as (base, out):
+        for _ in range(4):
+            assert (
+                httpx.post(f"{base}/v1/chat/completions", json={"model": "fast", "messages": HELLO}).status_code == 200
+            )
+    assert sum(1 for line in log_lines(out) if line.get("event") == "started") == 2
