@@ -21,6 +21,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python .ci/sizes.py
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

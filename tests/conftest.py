@@ -96,6 +96,12 @@ def locked_gateway(upstream_server: tuple[FakeOpenAI, Server]) -> Iterator[Serve
         yield server
 
 
+def sdk(server: Server, api_key: str = "anything") -> openai.OpenAI:
+    """An official SDK client for a gateway; close it (use `with`) so no socket outlives the test."""
+    return openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=api_key, max_retries=0, timeout=10)
+
+
 @pytest.fixture
-def client(gateway: Server) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key="anything", max_retries=0, timeout=10)
+def client(gateway: Server) -> Iterator[openai.OpenAI]:
+    with sdk(gateway) as c:
+        yield c

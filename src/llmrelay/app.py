@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from llmrelay import __version__
 from llmrelay.api import errors, routes
 from llmrelay.api.edge import EdgeMiddleware
+from llmrelay.api.fastlane import FastLane
 from llmrelay.api.gateway import Gateway
 from llmrelay.config.load import handoff_path, load
 from llmrelay.config.model import Config
@@ -21,8 +23,12 @@ from llmrelay.observability.logging import configure, get_logger
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
 
 
-def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> FastAPI:
-    """The gateway's ASGI app; `registry` replaces the provider table (tests plug adapters in)."""
+def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> ASGIApp:
+    """The gateway's ASGI app; `registry` replaces the provider table (tests plug adapters in).
+
+    Layers, outermost first: EdgeMiddleware (request id, size limit, access log) → FastLane (hot
+    routes straight from ASGI) → FastAPI (every other route, /docs, CORS).
+    """
     gateway = Gateway.build(config, registry)
 
     @asynccontextmanager
@@ -46,11 +52,10 @@ def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS)
             allow_headers=["*"],
             expose_headers=["x-request-id"],
         )
-    app.add_middleware(EdgeMiddleware, max_body=config.server.max_request_bytes)
-    return app
+    return EdgeMiddleware(FastLane(app, gateway), max_body=config.server.max_request_bytes)
 
 
-def factory() -> FastAPI:
+def factory() -> ASGIApp:
     """Entry point for uvicorn worker processes: config from the CLI's hand-off (see cli.py)."""
     config = load(handoff_path())
     configure(config.log_level)

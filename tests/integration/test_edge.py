@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from tests.conftest import MASTER_KEY
+from tests.conftest import MASTER_KEY, sdk
 from tests.fakes.openai import FakeOpenAI, Hang
 from tests.fakes.server import Server
 from tests.openai_schema import assert_valid
@@ -36,23 +36,20 @@ def test_master_key_is_required(locked_gateway: Server, fake: FakeOpenAI) -> Non
         assert_valid(response.json(), "ErrorResponse")
         assert MASTER_KEY not in response.text
     assert httpx.get(f"{base}/models", headers={"authorization": "Bearer wrong"}).status_code == 401
-    with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=base, api_key="nope", max_retries=0).models.list()
+    with sdk(locked_gateway, "nope") as bad, pytest.raises(openai.AuthenticationError):
+        bad.models.list()
     assert fake.requests == []
-    client = openai.OpenAI(base_url=base, api_key=MASTER_KEY, max_retries=0)
-    assert client.chat.completions.create(model="fast", messages=HELLO).choices[0].message.content
+    with sdk(locked_gateway, MASTER_KEY) as client:
+        assert client.chat.completions.create(model="fast", messages=HELLO).choices[0].message.content
     assert fake.requests[-1].headers["authorization"] != f"Bearer {MASTER_KEY}"
 
 
 def test_passthrough_provider_forwards_the_client_token(locked_gateway: Server, fake: FakeOpenAI) -> None:
-    client = openai.OpenAI(base_url=f"{locked_gateway.base_url}/v1", api_key="sk-upstream-test", max_retries=0)
-    reply = client.chat.completions.create(model="byok", messages=HELLO)
-    assert reply.choices[0].message.content
+    with sdk(locked_gateway, "sk-upstream-test") as client:
+        assert client.chat.completions.create(model="byok", messages=HELLO).choices[0].message.content
     assert fake.requests[-1].headers["authorization"] == "Bearer sk-upstream-test"
-    with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(
-            base_url=f"{locked_gateway.base_url}/v1", api_key="sk-bad", max_retries=0
-        ).chat.completions.create(model="byok", messages=HELLO)
+    with sdk(locked_gateway, "sk-bad") as bad, pytest.raises(openai.AuthenticationError):
+        bad.chat.completions.create(model="byok", messages=HELLO)
 
 
 def test_request_id_is_echoed_or_generated(gateway: Server) -> None:

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import openai
 import pytest
-from tests.conftest import gateway_config, run_gateway
+from tests.conftest import gateway_config, run_gateway, sdk
 from tests.fakes.openai import CutStream, FakeOpenAI
 from tests.fakes.server import Server
 from tests.openai_schema import assert_valid
@@ -31,8 +31,8 @@ def translating_client(upstream_server: tuple[FakeOpenAI, Server]) -> Iterator[o
     registry = {
         "openai": ProviderSpec(default_base_url="http://127.0.0.1:9/v1", owned_by="openai", chat=DecodingOpenAIChat())
     }
-    with run_gateway(gateway_config(upstream_server[1].base_url), registry) as server:
-        yield openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="x", max_retries=0)
+    with run_gateway(gateway_config(upstream_server[1].base_url), registry) as server, sdk(server) as client:
+        yield client
 
 
 def test_non_stream_equals_passthrough(

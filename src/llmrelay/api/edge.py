@@ -48,17 +48,17 @@ class EdgeMiddleware:
 
         try:
             if length is not None and length > self.max_body:
-                await _send_error(send_with_id, _too_large(self.max_body))
+                await send_error(send_with_id, _too_large(self.max_body))
             else:
                 limited = receive if length is not None else _limit(receive, self.max_body)
                 await self.app(scope, limited, send_with_id)
         except _BodyTooLarge:
             if status == 0:
-                await _send_error(send_with_id, _too_large(self.max_body))
+                await send_error(send_with_id, _too_large(self.max_body))
         except Exception:  # the one last-resort handler: a bug must not reach the client as a trace
             self.log.exception("unhandled_error", request_id=request_id, path=scope["path"])
             if status == 0:
-                await _send_error(send_with_id, ServerError("The gateway failed to handle this request."))
+                await send_error(send_with_id, ServerError("The gateway failed to handle this request."))
             status = status or 500
         finally:
             self._access_log(scope, record, status)
@@ -115,7 +115,7 @@ def _too_large(max_body: int) -> RequestTooLargeError:
     return RequestTooLargeError(f"The request body is larger than the gateway's limit of {max_body} bytes.")
 
 
-async def _send_error(send: Send, error: RelayError) -> None:
+async def send_error(send: Send, error: RelayError) -> None:
     headers = [(b"content-type", b"application/json")]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})

@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from llmrelay.api.edge import RECORD_KEY
 from llmrelay.config.model import Config
 from llmrelay.pipeline.auth import Authenticator
-from llmrelay.pipeline.context import Principal, RequestContext, RequestRecord
+from llmrelay.pipeline.context import Principal, RequestRecord
 from llmrelay.pipeline.relay import Relay
 from llmrelay.pipeline.routing import Router
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
@@ -48,11 +49,11 @@ def gateway_of(request: Request) -> Gateway:
     return gateway
 
 
-def context(request: Request, principal: Principal) -> RequestContext:
-    record = request.scope.get(RECORD_KEY)
+def record_of(scope: Scope) -> RequestRecord:
+    record = scope.get(RECORD_KEY)
     if record is None:  # the edge middleware always sets it; this keeps handlers usable without it
-        record = RequestRecord("req_direct")
-    return RequestContext(principal, record)
+        record = scope[RECORD_KEY] = RequestRecord("req_direct")
+    return record
 
 
 def principal_of(request: Request) -> Principal:

@@ -1,18 +1,40 @@
-"""POST /v1/chat/completions: parse, relay, render JSON or an event stream."""
+"""POST /v1/chat/completions: parse, relay, render JSON or an event stream.
+
+`chat` is the whole handler, free of any framework: the fast lane (api/fastlane.py) calls it straight
+from ASGI, and the FastAPI route below (used for CORS requests, and for /docs) calls the same code.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from llmrelay.api.gateway import context, gateway_of, principal_of
+from llmrelay.api.gateway import Gateway, gateway_of, record_of
 from llmrelay.api.sse import EventStreamResponse
 from llmrelay.errors import InvalidRequestError
 from llmrelay.pipeline.auth import Authenticator
-from llmrelay.pipeline.relay import JSONResult
+from llmrelay.pipeline.context import RequestContext, RequestRecord
+from llmrelay.pipeline.relay import JSONResult, StreamResult
 from llmrelay.schemas.chat import ChatRequest
 
 router = APIRouter()
+
+
+async def chat(
+    gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord
+) -> JSONResult | StreamResult:
+    principal = gateway.auth.authenticate(authorization)
+    unverified = principal.kind == "unverified"
+    if unverified and not gateway.router.has_passthrough:
+        Authenticator.require_verified(principal)
+    try:
+        req = ChatRequest.parse(body)
+    except InvalidRequestError:
+        if unverified:  # a caller we do not know learns nothing about the request
+            Authenticator.require_verified(principal)
+        raise
+    return await gateway.relay.chat(RequestContext(principal, record), req)
+
 
 _REQUEST_SCHEMA = {
     "type": "object",
@@ -34,19 +56,8 @@ _REQUEST_SCHEMA = {
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_SCHEMA}}}},
 )
 async def create_chat_completion(request: Request) -> Response:
-    gateway = gateway_of(request)
-    principal = principal_of(request)
-    unverified = principal.kind == "unverified"
-    if unverified and not gateway.router.has_passthrough:
-        Authenticator.require_verified(principal)
-    try:
-        req = ChatRequest.parse(await request.body())
-    except InvalidRequestError:
-        if unverified:  # a caller we do not know learns nothing about the request
-            Authenticator.require_verified(principal)
-        raise
-    ctx = context(request, principal)
-    result = await gateway.relay.chat(ctx, req)
+    body = await request.body()
+    result = await chat(gateway_of(request), request.headers.get("authorization"), body, record_of(request.scope))
     if isinstance(result, JSONResult):
         return Response(result.body, media_type="application/json")
     return EventStreamResponse(result.frames)
