@@ -69,6 +69,7 @@ def gateway_config(upstream_url: str, **overrides: Any) -> dict[str, Any]:
             {"name": "down-model", "provider": "down", "model": "gpt-4o-mini"},
             {"name": "byok", "provider": "relay", "model": "gpt-4o-mini"},
             {"name": "with-headers", "provider": "hdr", "model": "gpt-4o-mini"},
+            {"name": "embed", "provider": "up", "model": "text-embedding-3-small"},
         ],
     }
     config.update(overrides)

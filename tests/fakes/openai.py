@@ -26,12 +26,14 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes.asgi import Responder, header_dict, read_body, send_json
+from tests.fakes.openai_embeddings import embeddings_body, validate_embeddings
 from tests.fakes.openai_validate import ApiError, check_auth, parse_json_body, validate_chat
 from tests.fakes.openai_wire import Ids, completion_body, models_body, plan_answer, stream_events
 
 DEFAULT_MODELS = frozenset({"gpt-4o-mini", "gpt-4o"})
 _CHAT = ("POST", "/v1/chat/completions")
 _MODELS = ("GET", "/v1/models")
+_EMBEDDINGS = ("POST", "/v1/embeddings")
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,11 @@ class FakeOpenAI:
         request = RecordedRequest(scope["method"], scope["path"], headers, body, payload)
         with self._lock:
             self._requests.append(request)
-            directive = self._plan.popleft() if self._plan and (scope["method"], scope["path"]) == _CHAT else None
+            directive = (
+                self._plan.popleft()
+                if self._plan and (scope["method"], scope["path"]) in (_CHAT, _EMBEDDINGS)
+                else None
+            )
             return directive, next(self._counter)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -176,12 +182,16 @@ class FakeOpenAI:
         headers = header_dict(scope)
         directive, number = self._record(scope, headers, body)
         route = (scope["method"], scope["path"])
-        error = None if route in (_CHAT, _MODELS) else ApiError(404, f"Invalid URL ({route[0]} {route[1]})")
+        error = (
+            None if route in (_CHAT, _MODELS, _EMBEDDINGS) else ApiError(404, f"Invalid URL ({route[0]} {route[1]})")
+        )
         error = error or check_auth(headers, self.api_key)
         if error is not None:
             await _send_error(send, error, number)
         elif route == _MODELS:
             await send_json(send, 200, models_body(self.models), _openai_headers(number))
+        elif route == _EMBEDDINGS:
+            await self._embeddings(send, headers, body, directive, number)
         else:
             await self._chat(receive, send, headers, body, directive, number)
 
@@ -201,6 +211,18 @@ class FakeOpenAI:
             return
         async with Responder(receive, send, on_disconnect=self.disconnected.set) as out:
             await _respond(out, payload, directive, number)
+
+    async def _embeddings(
+        self, send: Send, headers: dict[str, str], body: bytes, directive: Directive | None, number: int
+    ) -> None:
+        payload, error = parse_json_body(headers, body)
+        error = error or validate_embeddings(payload, self.extra_fields)
+        if error is None and isinstance(directive, Status):
+            error = default_error(directive.code)
+        if error is not None:
+            await _send_error(send, error, number)
+            return
+        await send_json(send, 200, embeddings_body(payload), _openai_headers(number))
 
 
 async def _send_error(send: Send, error: ApiError, number: int) -> None:

@@ -28,9 +28,7 @@ class DecodingOpenAIChat(OpenAIChat):
 
 @pytest.fixture(scope="module")
 def translating_client(upstream_server: tuple[FakeOpenAI, Server]) -> Iterator[openai.OpenAI]:
-    registry = {
-        "openai": ProviderSpec(default_base_url="http://127.0.0.1:9/v1", owned_by="openai", chat=DecodingOpenAIChat())
-    }
+    registry = {"openai": ProviderSpec(default_base_url="http://127.0.0.1:9/v1", chat=DecodingOpenAIChat())}
     with run_gateway(gateway_config(upstream_server[1].base_url), registry) as server, sdk(server) as client:
         yield client
 

@@ -18,6 +18,7 @@ from llmrelay.api.edge import send_error
 from llmrelay.api.gateway import Gateway, record_of
 from llmrelay.api.sse import EventStreamResponse
 from llmrelay.api.v1.chat import chat
+from llmrelay.api.v1.embeddings import embeddings
 from llmrelay.errors import InvalidRequestError, RelayError
 from llmrelay.pipeline.relay import JSONResult
 
@@ -58,15 +59,26 @@ async def chat_completions(gateway: Gateway, scope: Scope, receive: Receive, sen
     body = await read_body(receive)
     result = await chat(gateway, _header(scope, b"authorization"), body, record_of(scope))
     if isinstance(result, JSONResult):
-        headers = [_JSON, (b"content-length", str(len(result.body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": result.body})
+        await _send_json(send, result.body)
     else:
         await EventStreamResponse(result.frames)(scope, receive, send)
 
 
+async def create_embeddings(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    body = await read_body(receive)
+    result = await embeddings(gateway, _header(scope, b"authorization"), body, record_of(scope))
+    await _send_json(send, result.body)
+
+
+async def _send_json(send: Send, body: bytes) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 ROUTES: Mapping[tuple[str, str], Handler] = {
     ("POST", "/v1/chat/completions"): chat_completions,
+    ("POST", "/v1/embeddings"): create_embeddings,
 }
 
 

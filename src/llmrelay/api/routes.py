@@ -5,7 +5,8 @@
 | GET    | /health                      | api.ops.health                 |
 | GET    | /v1/models                   | api.v1.models.list_models      |
 | GET    | /v1/models/{id:path}         | api.v1.models.retrieve_model   |
-| POST   | /v1/chat/completions         | api.v1.chat.create_chat_completion |
+| POST   | /v1/chat/completions         | api.v1.chat.create_chat_completion (fast lane) |
+| POST   | /v1/embeddings               | api.v1.embeddings.create_embeddings (fast lane) |
 | GET    | /docs, /openapi.json         | FastAPI                        |
 """
 
@@ -14,10 +15,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from llmrelay.api import ops
-from llmrelay.api.v1 import chat, models
+from llmrelay.api.v1 import chat, embeddings, models
 
 
 def include(app: FastAPI) -> None:
     app.include_router(ops.router, tags=["operations"])
     app.include_router(models.router, tags=["models"])
     app.include_router(chat.router, tags=["chat"])
+    app.include_router(embeddings.router, tags=["embeddings"])

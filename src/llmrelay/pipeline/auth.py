@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from typing import TypeVar
 
-from llmrelay.errors import AuthenticationError
+from llmrelay.errors import AuthenticationError, InvalidRequestError
 from llmrelay.pipeline.context import Principal
 from llmrelay.pipeline.routing import Plan
 
 _OPEN = Principal("open")
+T = TypeVar("T")
 
 
 class Authenticator:
@@ -39,6 +42,21 @@ class Authenticator:
     def require_verified(principal: Principal) -> None:
         if principal.kind == "unverified":
             raise AuthenticationError("Incorrect API key provided.")
+
+    @staticmethod
+    def require_verified_unless(principal: Principal, passthrough_possible: bool) -> None:
+        """Reject an unknown token at once unless some provider may accept it as the client's own key."""
+        if not passthrough_possible:
+            Authenticator.require_verified(principal)
+
+    @staticmethod
+    def parse_for(principal: Principal, parse: Callable[[bytes], T], body: bytes) -> T:
+        """Parse a body; a caller with an unknown token gets 401, not the details of a 400."""
+        try:
+            return parse(body)
+        except InvalidRequestError:
+            Authenticator.require_verified(principal)
+            raise
 
     @staticmethod
     def authorize(principal: Principal, plan: Plan) -> None:

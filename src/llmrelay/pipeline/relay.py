@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 import orjson
 
@@ -21,10 +21,13 @@ from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import RequestContext
 from llmrelay.pipeline.routing import Deployment, Router
 from llmrelay.pipeline.stream import passthrough, translated
-from llmrelay.providers.base import ChatAdapter
+from llmrelay.providers.base import Target
 from llmrelay.schemas.chat import ChatRequest, Usage
+from llmrelay.schemas.embeddings import EmbeddingsRequest, to_base64
 from llmrelay.transport.attempt import open_stream, send
 from llmrelay.transport.pool import Pool
+
+A = TypeVar("A")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,37 +46,64 @@ class Relay:
         self.pool = pool
         self.auth = auth
 
-    async def chat(self, ctx: RequestContext, req: ChatRequest) -> JSONResult | StreamResult:
-        plan = self.router.plan(req.model, req.body.get("provider"))
+    def _resolve(self, ctx: RequestContext, model: str, pin: object) -> tuple[Deployment, Target]:
+        """The deployment to try and its target (with the client's token for passthrough auth)."""
+        plan = self.router.plan(model, pin if isinstance(pin, str) else None)
         self.auth.authorize(ctx.principal, plan)
         deployment = plan.first
-        adapter = _chat_adapter(deployment)
         target = deployment.target
         if deployment.passthrough_auth:
             target = target.with_api_key(ctx.principal.token)
         record = ctx.record
         record.model, record.provider, record.upstream_model = plan.model, target.provider, target.model
+        return deployment, target
+
+    async def chat(self, ctx: RequestContext, req: ChatRequest) -> JSONResult | StreamResult:
+        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
+        adapter = _capability(deployment.spec.chat, deployment, "chat completions")
         upstream_request = adapter.build_request(req, target)
         session = self.pool.session(target.provider)
         if req.stream:
             upstream = await open_stream(session, adapter, upstream_request)
             if adapter.passthrough:
-                return StreamResult(passthrough(upstream, record))
-            return StreamResult(translated(upstream, adapter.open_stream(target), record))
+                return StreamResult(passthrough(upstream, ctx.record))
+            translator = adapter.open_stream(req, target)
+            return StreamResult(translated(upstream, translator, req.include_usage, ctx.record))
         body = await send(session, adapter, upstream_request)
         if adapter.passthrough:
-            record.usage = _usage_of(body)
+            ctx.record.usage = _usage_of(body)
             return JSONResult(body)
-        completion = adapter.parse_response(body, target)
-        record.usage = completion.get("usage")
+        completion = adapter.parse_response(body, req, target)
+        ctx.record.usage = completion.get("usage")
         return JSONResult(orjson.dumps(completion))
 
+    async def embeddings(self, ctx: RequestContext, req: EmbeddingsRequest) -> JSONResult:
+        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
+        adapter = _capability(deployment.spec.embeddings, deployment, "embeddings")
+        body = await send(self.pool.session(target.provider), adapter, adapter.build_request(req, target))
+        if adapter.passthrough:
+            ctx.record.usage = _usage_of(body)
+            return JSONResult(body)
+        response = adapter.parse_response(body, req, target)
+        usage = response["usage"]
+        ctx.record.usage = {
+            "prompt_tokens": usage["prompt_tokens"],
+            "completion_tokens": 0,
+            "total_tokens": usage["total_tokens"],
+        }
+        if req.encoding_format == "base64":
+            for item in response["data"]:
+                if not isinstance(item["embedding"], str):
+                    item["embedding"] = to_base64(item["embedding"])
+        return JSONResult(orjson.dumps(response))
 
-def _chat_adapter(deployment: Deployment) -> ChatAdapter:
-    adapter = deployment.spec.chat
+
+def _capability(adapter: A | None, deployment: Deployment, what: str) -> A:
     if adapter is None:
         raise InvalidRequestError(
-            f"The model '{deployment.public_name}' does not support chat completions.", param="model"
+            f"The model '{deployment.public_name}' does not support {what} (provider '{deployment.target.provider}').",
+            param="model",
+            code="unsupported_capability",
         )
     return adapter
 

@@ -10,7 +10,7 @@ is parsed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import cast
 
 import orjson
@@ -18,7 +18,7 @@ import orjson
 from llmrelay.errors import RelayError, UpstreamError
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.providers.base import StreamTranslator
-from llmrelay.schemas.chat import Usage
+from llmrelay.schemas.chat import ChatCompletionChunk, Usage
 from llmrelay.transport.attempt import UpstreamStream
 from llmrelay.transport.sse import SSEDecoder
 
@@ -63,23 +63,24 @@ async def passthrough(upstream: UpstreamStream, record: RequestRecord) -> AsyncI
 
 
 async def translated(
-    upstream: UpstreamStream, translator: StreamTranslator, record: RequestRecord
+    upstream: UpstreamStream, translator: StreamTranslator, include_usage: bool, record: RequestRecord
 ) -> AsyncIterator[bytes]:
-    """Decode upstream SSE, translate each event to OpenAI chunks, encode them, end with [DONE]."""
+    """Decode upstream SSE, translate it, and frame it as OpenAI does whatever the upstream's own ending."""
     decoder = SSEDecoder()
+    framing = Framing(include_usage)
     complete = False
     try:
         async for data in upstream:
             for event in decoder.feed(data):
                 for chunk in translator.feed(event):
-                    yield encode_event(chunk)
+                    yield framing.encode(chunk)
         for event in decoder.close():
             for chunk in translator.feed(event):
-                yield encode_event(chunk)
+                yield framing.encode(chunk)
         for chunk in translator.close():
-            yield encode_event(chunk)
+            yield framing.encode(chunk)
         complete = True
-        yield DONE
+        yield framing.end(translator.usage)
     except RelayError as exc:
         yield error_event(exc)
     finally:
@@ -88,6 +89,34 @@ async def translated(
             upstream.release()
         else:
             upstream.abort()
+
+
+class Framing:
+    """OpenAI's stream rules (reference §0.1): `usage: null` per chunk and a usage chunk, if asked; [DONE]."""
+
+    __slots__ = ("_include_usage", "_last")
+
+    def __init__(self, include_usage: bool) -> None:
+        self._include_usage = include_usage
+        self._last: ChatCompletionChunk | None = None
+
+    def encode(self, chunk: ChatCompletionChunk) -> bytes:
+        self._last = chunk
+        if self._include_usage:
+            chunk["usage"] = None
+        return encode_event(chunk)
+
+    def end(self, usage: Usage | None) -> bytes:
+        if not self._include_usage or usage is None or self._last is None:
+            return DONE
+        last: Mapping[str, object] = self._last
+        final = {key: last[key] for key in _FINAL_KEYS if key in last}
+        final["choices"] = []
+        final["usage"] = usage
+        return encode_event(final) + DONE
+
+
+_FINAL_KEYS = ("id", "object", "created", "model", "system_fingerprint", "service_tier")
 
 
 def _last_boundary(buf: bytes) -> int:

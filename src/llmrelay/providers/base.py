@@ -16,6 +16,7 @@ from typing import ClassVar, Protocol
 
 from llmrelay.errors import UpstreamError
 from llmrelay.schemas.chat import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from llmrelay.schemas.embeddings import EmbeddingsRequest, EmbeddingsResponse
 from llmrelay.schemas.sse import SSEEvent
 
 
@@ -44,7 +45,13 @@ class UpstreamRequest:
 
 
 class StreamTranslator(Protocol):
-    """Stateful per-stream translation: upstream SSE events in, OpenAI chunks out."""
+    """Stateful per-stream translation: upstream SSE events in, OpenAI chunks out.
+
+    It yields the content chunks and the chunk carrying `finish_reason`, and keeps the usage; the
+    relay adds what every OpenAI stream needs whatever the upstream sent: `"usage": null` on each
+    chunk and a final usage chunk when `stream_options.include_usage` was asked, then `[DONE]`.
+    An upstream error inside the stream is raised as an UpstreamError.
+    """
 
     def feed(self, event: SSEEvent) -> list[ChatCompletionChunk]: ...
 
@@ -65,8 +72,24 @@ class ChatAdapter(Protocol):
 
     def build_request(self, req: ChatRequest, target: Target) -> UpstreamRequest: ...
 
-    def parse_response(self, body: bytes, target: Target) -> ChatCompletion: ...
+    def parse_response(self, body: bytes, req: ChatRequest, target: Target) -> ChatCompletion: ...
 
-    def open_stream(self, target: Target) -> StreamTranslator: ...
+    def open_stream(self, req: ChatRequest, target: Target) -> StreamTranslator: ...
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...
+
+
+class EmbeddingsAdapter(Protocol):
+    """Embeddings through one upstream wire format; vectors come back as floats.
+
+    A `passthrough` adapter's upstream speaks OpenAI: its reply goes to the client unchanged, so it
+    honours `encoding_format` itself. Otherwise the relay encodes base64 when the client asked for it.
+    """
+
+    passthrough: ClassVar[bool]
+
+    def build_request(self, req: EmbeddingsRequest, target: Target) -> UpstreamRequest: ...
+
+    def parse_response(self, body: bytes, req: EmbeddingsRequest, target: Target) -> EmbeddingsResponse: ...
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...

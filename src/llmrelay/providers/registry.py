@@ -4,7 +4,7 @@ Adding a provider is a module, its fixtures and one line here. A capability an a
 `None`, and the relay turns a call for it into one clear 400 before any I/O.
 
     >>> PROVIDERS["openai"].capabilities()
-    {'chat': True, 'completions': False, 'embeddings': False}
+    {'chat': True, 'completions': False, 'embeddings': True}
 """
 
 from __future__ import annotations
@@ -12,20 +12,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from llmrelay.providers.base import ChatAdapter
-from llmrelay.providers.openai import OpenAIChat
+from llmrelay.providers.base import ChatAdapter, EmbeddingsAdapter
+from llmrelay.providers.openai import OpenAIChat, OpenAIEmbeddings
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
     default_base_url: str
-    owned_by: str
     chat: ChatAdapter | None = None
+    embeddings: EmbeddingsAdapter | None = None
 
     def capabilities(self) -> dict[str, bool]:
-        return {"chat": self.chat is not None, "completions": False, "embeddings": False}
+        return {"chat": self.chat is not None, "completions": False, "embeddings": self.embeddings is not None}
 
 
 PROVIDERS: Mapping[str, ProviderSpec] = {
-    "openai": ProviderSpec(default_base_url="https://api.openai.com/v1", owned_by="openai", chat=OpenAIChat()),
+    "openai": ProviderSpec(
+        default_base_url="https://api.openai.com/v1",
+        chat=OpenAIChat(),
+        embeddings=OpenAIEmbeddings(),
+    ),
 }

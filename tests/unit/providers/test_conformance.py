@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from llmrelay.pipeline.stream import Framing
 from llmrelay.providers.base import Target
 from llmrelay.providers.registry import PROVIDERS
 from llmrelay.schemas.chat import ChatRequest
@@ -57,17 +58,24 @@ def test_request_translation(case: Path) -> None:
 
 @pytest.mark.parametrize("case", _with("upstream_response.json"))
 def test_response_translation(case: Path) -> None:
-    parsed = _adapter(case).parse_response((case / "upstream_response.json").read_bytes(), _target(case))
+    req = ChatRequest.parse((case / "openai_request.json").read_bytes())
+    parsed = _adapter(case).parse_response((case / "upstream_response.json").read_bytes(), req, _target(case))
     assert parsed == json.loads((case / "openai_response.json").read_text())
 
 
 @pytest.mark.parametrize("case", _with("upstream_stream.sse"))
 def test_stream_translation(case: Path) -> None:
-    translator = _adapter(case).open_stream(_target(case))
+    """What the client sees: translated chunks framed as OpenAI does (usage chunk if asked, [DONE])."""
+    req = ChatRequest.parse((case / "openai_request.json").read_bytes())
+    translator = _adapter(case).open_stream(req, _target(case))
+    framing = Framing(req.include_usage)
     decoder = SSEDecoder()
-    raw = (case / "upstream_stream.sse").read_bytes()
-    chunks = [c for event in decoder.feed(raw) + decoder.close() for c in translator.feed(event)]
-    chunks += translator.close()
+    wire = b""
+    for event in decoder.feed((case / "upstream_stream.sse").read_bytes()) + decoder.close():
+        wire += b"".join(framing.encode(chunk) for chunk in translator.feed(event))
+    wire += b"".join(framing.encode(chunk) for chunk in translator.close()) + framing.end(translator.usage)
+    client_events = SSEDecoder().feed(wire)
+    assert client_events[-1].data == "[DONE]"
+    chunks = [json.loads(e.data) for e in client_events[:-1]]
     expected = [json.loads(line) for line in (case / "openai_stream.jsonl").read_text().splitlines()]
     assert chunks == expected
-    assert translator.usage == expected[-1]["usage"]

@@ -11,8 +11,6 @@ from starlette.responses import Response
 
 from llmrelay.api.gateway import Gateway, gateway_of, record_of
 from llmrelay.api.sse import EventStreamResponse
-from llmrelay.errors import InvalidRequestError
-from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.relay import JSONResult, StreamResult
 from llmrelay.schemas.chat import ChatRequest
@@ -24,15 +22,8 @@ async def chat(
     gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord
 ) -> JSONResult | StreamResult:
     principal = gateway.auth.authenticate(authorization)
-    unverified = principal.kind == "unverified"
-    if unverified and not gateway.router.has_passthrough:
-        Authenticator.require_verified(principal)
-    try:
-        req = ChatRequest.parse(body)
-    except InvalidRequestError:
-        if unverified:  # a caller we do not know learns nothing about the request
-            Authenticator.require_verified(principal)
-        raise
+    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
+    req = gateway.auth.parse_for(principal, ChatRequest.parse, body)
     return await gateway.relay.chat(RequestContext(principal, record), req)
 
 

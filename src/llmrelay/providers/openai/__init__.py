@@ -1,5 +1,6 @@
 """OpenAI and every OpenAI-compatible server: the passthrough adapter."""
 
 from llmrelay.providers.openai.chat import OpenAIChat
+from llmrelay.providers.openai.embeddings import OpenAIEmbeddings
 
-__all__ = ["OpenAIChat"]
+__all__ = ["OpenAIChat", "OpenAIEmbeddings"]

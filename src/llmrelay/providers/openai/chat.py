@@ -29,15 +29,13 @@ class OpenAIChat:
     passthrough: ClassVar[bool] = True
 
     def build_request(self, req: ChatRequest, target: Target) -> UpstreamRequest:
-        headers = {"content-type": "application/json", **target.headers}
-        if target.api_key:
-            headers["authorization"] = f"Bearer {target.api_key}"
+        headers = bearer_headers(target)
         if req.stream:
             headers["accept"] = "text/event-stream"
-        body = rewrite_model(req, target.model)
+        body = rewrite_model(req.raw, req.body, req.model, target.model)
         return UpstreamRequest("POST", f"{target.base_url}/chat/completions", headers, body)
 
-    def parse_response(self, body: bytes, target: Target) -> ChatCompletion:
+    def parse_response(self, body: bytes, req: ChatRequest, target: Target) -> ChatCompletion:
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -46,7 +44,7 @@ class OpenAIChat:
             raise UpstreamProtocolError("The upstream answered with JSON that is not a chat completion.")
         return cast(ChatCompletion, parsed)
 
-    def open_stream(self, target: Target) -> OpenAIStream:
+    def open_stream(self, req: ChatRequest, target: Target) -> OpenAIStream:
         return OpenAIStream()
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
@@ -54,7 +52,7 @@ class OpenAIChat:
 
 
 class OpenAIStream:
-    """OpenAI chunks are already what we emit: parse them, keep the usage."""
+    """OpenAI chunks are already what we emit: parse them; the usage-only chunk becomes `usage`."""
 
     def __init__(self) -> None:
         self._usage: Usage | None = None
@@ -62,11 +60,19 @@ class OpenAIStream:
     def feed(self, event: SSEEvent) -> list[ChatCompletionChunk]:
         if event.data == "[DONE]" or not event.data:
             return []
-        chunk = orjson.loads(event.data)
-        if isinstance(chunk, dict) and "error" in chunk:
+        try:
+            chunk = orjson.loads(event.data)
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError("The upstream sent a stream event that is not JSON.") from None
+        if not isinstance(chunk, dict):
+            raise UpstreamProtocolError("The upstream sent a stream event that is not a JSON object.")
+        if "error" in chunk:
             raise map_openai_error(500, {}, event.data.encode())
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
+        usage = chunk.pop("usage", None)
+        if usage:
+            self._usage = usage
+        if not chunk.get("choices"):
+            return []
         return [cast(ChatCompletionChunk, chunk)]
 
     def close(self) -> list[ChatCompletionChunk]:
@@ -77,24 +83,31 @@ class OpenAIStream:
         return self._usage
 
 
-def rewrite_model(req: ChatRequest, model: str) -> bytes:
+def bearer_headers(target: Target) -> dict[str, str]:
+    """JSON content type, the provider's extra headers, and `Authorization: Bearer <key>` if it has one."""
+    headers = {"content-type": "application/json", **target.headers}
+    if target.api_key:
+        headers["authorization"] = f"Bearer {target.api_key}"
+    return headers
+
+
+def rewrite_model(raw: bytes, body: Mapping[str, object], old: str, model: str) -> bytes:
     """The request body with `model` set to `model`, keeping every other byte where it can.
 
     The value is spliced in place when the top-level `"model": "<old>"` pair is the only one in the
     body; otherwise (a nested "model" key, an escaped spelling, a gateway field to drop) the body is
     re-encoded with orjson, which keeps every field and value but may change whitespace and escapes.
     """
-    body = req.body
     if any(name in body for name in _GATEWAY_FIELDS):
         out = {k: v for k, v in body.items() if k not in _GATEWAY_FIELDS}
         out["model"] = model
         return orjson.dumps(out)
-    if req.model == model:
-        return req.raw
-    old = orjson.dumps(req.model)
-    if req.raw.count(b'"model"') == 1:
-        pattern = re.compile(rb'"model"\s*:\s*' + re.escape(old))
-        spliced, count = pattern.subn(lambda m: m.group(0)[: -len(old)] + orjson.dumps(model), req.raw, count=1)
+    if old == model:
+        return raw
+    encoded_old = orjson.dumps(old)
+    if raw.count(b'"model"') == 1:
+        pattern = re.compile(rb'"model"\s*:\s*' + re.escape(encoded_old))
+        spliced, count = pattern.subn(lambda m: m.group(0)[: -len(encoded_old)] + orjson.dumps(model), raw, count=1)
         if count == 1:
             return spliced
     return orjson.dumps({**body, "model": model})

@@ -16,12 +16,12 @@ def req(raw: bytes) -> ChatRequest:
 
 def test_same_model_sends_the_client_bytes_unchanged() -> None:
     raw = b'{ "model" : "m",\n "messages": [{"role":"user","content":"\\u00e9"}], "x": 1.50}'
-    assert rewrite_model(req(raw), "m") is raw
+    assert rewrite_model(raw, req(raw).body, req(raw).model, "m") is raw
 
 
 def test_splice_keeps_every_other_byte() -> None:
     raw = b'{"messages": [{"role":"user","content":"say \\"model\\""}],  "model" :  "a", "n": 1e2}'
-    out = rewrite_model(req(raw), "accounts/fireworks/models/x")
+    out = rewrite_model(raw, req(raw).body, req(raw).model, "accounts/fireworks/models/x")
     assert out == raw.replace(b'"a"', b'"accounts/fireworks/models/x"')
 
 
@@ -34,13 +34,13 @@ def test_splice_keeps_every_other_byte() -> None:
     ],
 )
 def test_ambiguous_bodies_are_re_encoded_with_every_field(raw: bytes) -> None:
-    out = orjson.loads(rewrite_model(req(raw), "b"))
+    out = orjson.loads(rewrite_model(raw, req(raw).body, req(raw).model, "b"))
     assert out == {**orjson.loads(raw), "model": "b"}
 
 
 def test_provider_field_is_dropped() -> None:
     raw = b'{"model":"a","provider":"up","messages":[{"role":"user","content":"hi"}],"top_k":3}'
-    assert orjson.loads(rewrite_model(req(raw), "a")) == {
+    assert orjson.loads(rewrite_model(raw, req(raw).body, req(raw).model, "a")) == {
         "model": "a",
         "messages": [{"role": "user", "content": "hi"}],
         "top_k": 3,
