@@ -125,18 +125,22 @@ class ChatCompletionChunk(TypedDict):
 class ChatRequest:
     """A validated chat request: the raw bytes, the parsed body, and the fields the relay needs."""
 
-    __slots__ = ("body", "include_usage", "model", "raw", "stream")
+    __slots__ = ("body", "created", "include_usage", "model", "raw", "request_id", "stream")
 
-    def __init__(self, raw: bytes, body: ChatCompletionRequest) -> None:
+    def __init__(self, raw: bytes, body: ChatCompletionRequest, created: int = 0, request_id: str = "") -> None:
         self.raw = raw
         self.body = body
+        self.created = created
+        """Unix seconds when the gateway received it: the `created` of replies an adapter builds itself."""
+        self.request_id = request_id
+        """The gateway's request id: adapters that must invent a completion id derive it from this."""
         self.model: str = body["model"]
         self.stream: bool = bool(body.get("stream"))
         options = body.get("stream_options")
         self.include_usage: bool = bool(self.stream and isinstance(options, dict) and options.get("include_usage"))
 
     @classmethod
-    def parse(cls, raw: bytes) -> ChatRequest:
+    def parse(cls, raw: bytes, *, created: int = 0, request_id: str = "") -> ChatRequest:
         """Parse and validate what the relay relies on; raises InvalidRequestError naming `param`."""
         body = parse_json_object(raw)
         model = body.get("model")
@@ -153,7 +157,7 @@ class ChatRequest:
         _check_type(body, "stream", bool, "a boolean")
         _check_type(body, "stream_options", dict, "an object")
         _check_type(body, "provider", str, "a string")
-        return cls(raw, cast(ChatCompletionRequest, body))
+        return cls(raw, cast(ChatCompletionRequest, body), created, request_id)
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

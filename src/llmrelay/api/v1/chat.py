@@ -6,6 +6,9 @@ from ASGI, and the FastAPI route below (used for CORS requests, and for /docs) c
 
 from __future__ import annotations
 
+import functools
+import time
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -23,7 +26,8 @@ async def chat(
 ) -> JSONResult | StreamResult:
     principal = gateway.auth.authenticate(authorization)
     gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
-    req = gateway.auth.parse_for(principal, ChatRequest.parse, body)
+    stamp = functools.partial(ChatRequest.parse, created=int(time.time()), request_id=record.request_id)
+    req = gateway.auth.parse_for(principal, stamp, body)
     return await gateway.relay.chat(RequestContext(principal, record), req)
 
 
