@@ -45,6 +45,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     json: Any
+    client_port: int | None = None
+    """The peer's port: equal ports mean one pooled keep-alive connection served both requests."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,8 @@ class FakeOpenAI:
             payload = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:
             payload = None
-        request = RecordedRequest(scope["method"], scope["path"], headers, body, payload)
+        client = scope.get("client")
+        request = RecordedRequest(scope["method"], scope["path"], headers, body, payload, client[1] if client else None)
         with self._lock:
             self._requests.append(request)
             directive = (

@@ -141,3 +141,10 @@ def test_provider_pin_routes_an_unlisted_model(client: openai.OpenAI, fake: Fake
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"provider": "hdr"}
     )
     assert fake.requests[-1].headers["x-team"] == "ml"
+
+
+def test_upstream_connections_are_pooled(client: openai.OpenAI, fake: FakeOpenAI) -> None:
+    for _ in range(3):
+        client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "hi"}])
+    ports = {r.client_port for r in fake.requests}
+    assert len(ports) == 1, f"each request opened a new upstream connection: {ports}"
