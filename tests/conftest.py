@@ -70,6 +70,7 @@ def gateway_config(upstream_url: str, **overrides: Any) -> dict[str, Any]:
             {"name": "byok", "provider": "relay", "model": "gpt-4o-mini"},
             {"name": "with-headers", "provider": "hdr", "model": "gpt-4o-mini"},
             {"name": "embed", "provider": "up", "model": "text-embedding-3-small"},
+            {"name": "instruct", "provider": "up", "model": "gpt-3.5-turbo-instruct"},
         ],
     }
     config.update(overrides)

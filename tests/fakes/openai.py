@@ -26,6 +26,8 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes.asgi import Responder, header_dict, read_body, send_json
+from tests.fakes.openai_completions import completion_body as completion_text_body
+from tests.fakes.openai_completions import completion_events, validate_completion
 from tests.fakes.openai_embeddings import embeddings_body, validate_embeddings
 from tests.fakes.openai_validate import ApiError, check_auth, parse_json_body, validate_chat
 from tests.fakes.openai_wire import Ids, completion_body, models_body, plan_answer, stream_events
@@ -34,6 +36,7 @@ DEFAULT_MODELS = frozenset({"gpt-4o-mini", "gpt-4o"})
 _CHAT = ("POST", "/v1/chat/completions")
 _MODELS = ("GET", "/v1/models")
 _EMBEDDINGS = ("POST", "/v1/embeddings")
+_COMPLETIONS = ("POST", "/v1/completions")
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,9 @@ class FakeOpenAI:
         directive, number = self._record(scope, headers, body)
         route = (scope["method"], scope["path"])
         error = (
-            None if route in (_CHAT, _MODELS, _EMBEDDINGS) else ApiError(404, f"Invalid URL ({route[0]} {route[1]})")
+            None
+            if route in (_CHAT, _MODELS, _EMBEDDINGS, _COMPLETIONS)
+            else ApiError(404, f"Invalid URL ({route[0]} {route[1]})")
         )
         error = error or check_auth(headers, self.api_key)
         if error is not None:
@@ -195,6 +200,8 @@ class FakeOpenAI:
             await send_json(send, 200, models_body(self.models), _openai_headers(number))
         elif route == _EMBEDDINGS:
             await self._embeddings(send, headers, body, directive, number)
+        elif route == _COMPLETIONS:
+            await self._completions(receive, send, headers, body, number)
         else:
             await self._chat(receive, send, headers, body, directive, number)
 
@@ -226,6 +233,22 @@ class FakeOpenAI:
             await _send_error(send, error, number)
             return
         await send_json(send, 200, embeddings_body(payload), _openai_headers(number))
+
+    async def _completions(
+        self, receive: Receive, send: Send, headers: dict[str, str], body: bytes, number: int
+    ) -> None:
+        payload, error = parse_json_body(headers, body)
+        error = error or validate_completion(payload, self.extra_fields)
+        if error is not None:
+            await _send_error(send, error, number)
+        elif not payload.get("stream"):
+            await send_json(send, 200, completion_text_body(payload, number), _openai_headers(number))
+        else:
+            async with Responder(receive, send, on_disconnect=self.disconnected.set) as out:
+                await out.start(200, _openai_headers(number, "text/event-stream; charset=utf-8"))
+                for event in completion_events(payload, number):
+                    await out.chunk(event)
+                await out.end()
 
 
 async def _send_error(send: Send, error: ApiError, number: int) -> None:

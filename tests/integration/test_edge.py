@@ -73,7 +73,7 @@ def test_models_list_and_retrieve(client: openai.OpenAI, gateway: Server) -> Non
     assert_valid(raw, "ListModelsResponse")
     by_id = {m["id"]: m for m in raw["data"]}
     assert by_id["fast"]["owned_by"] == "up"
-    assert by_id["fast"]["capabilities"] == {"chat": True, "completions": False, "embeddings": True}
+    assert by_id["fast"]["capabilities"] == {"chat": True, "completions": True, "embeddings": True}
     assert {m.id for m in client.models.list()} == set(by_id)
     model = client.models.retrieve("accounts/fireworks/models/x")
     assert model.id == "accounts/fireworks/models/x" and model.owned_by == "up"
@@ -88,7 +88,7 @@ def test_health_docs_and_openapi(gateway: Server) -> None:
     assert health.status_code == 200
     body = health.json()
     assert body["status"] == "ok" and body["auth"] == "open"
-    assert body["providers"]["up"] == {"type": "openai", "models": 4, "match": []}
+    assert body["providers"]["up"] == {"type": "openai", "models": 5, "match": []}
     assert "sk-" not in health.text and "127.0.0.1" not in health.text
     assert httpx.get(f"{gateway.base_url}/docs").status_code == 200
     spec = httpx.get(f"{gateway.base_url}/openapi.json").json()

@@ -18,9 +18,10 @@ from llmrelay.api.edge import send_error
 from llmrelay.api.gateway import Gateway, record_of
 from llmrelay.api.sse import EventStreamResponse
 from llmrelay.api.v1.chat import chat
+from llmrelay.api.v1.completions import completions
 from llmrelay.api.v1.embeddings import embeddings
 from llmrelay.errors import InvalidRequestError, RelayError
-from llmrelay.pipeline.relay import JSONResult
+from llmrelay.pipeline.relay import JSONResult, StreamResult
 
 Handler = Callable[[Gateway, Scope, Receive, Send], Awaitable[None]]
 _JSON = (b"content-type", b"application/json")
@@ -58,6 +59,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
 async def chat_completions(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     body = await read_body(receive)
     result = await chat(gateway, _header(scope, b"authorization"), body, record_of(scope))
+    await _send_result(result, scope, receive, send)
+
+
+async def create_completion(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    body = await read_body(receive)
+    result = await completions(gateway, _header(scope, b"authorization"), body, record_of(scope))
+    await _send_result(result, scope, receive, send)
+
+
+async def _send_result(result: JSONResult | StreamResult, scope: Scope, receive: Receive, send: Send) -> None:
     if isinstance(result, JSONResult):
         await _send_json(send, result.body)
     else:
@@ -79,6 +90,7 @@ async def _send_json(send: Send, body: bytes) -> None:
 ROUTES: Mapping[tuple[str, str], Handler] = {
     ("POST", "/v1/chat/completions"): chat_completions,
     ("POST", "/v1/embeddings"): create_embeddings,
+    ("POST", "/v1/completions"): create_completion,
 }
 
 

@@ -7,6 +7,7 @@
 | GET    | /v1/models/{id:path}         | api.v1.models.retrieve_model   |
 | POST   | /v1/chat/completions         | api.v1.chat.create_chat_completion (fast lane) |
 | POST   | /v1/embeddings               | api.v1.embeddings.create_embeddings (fast lane) |
+| POST   | /v1/completions              | api.v1.completions.create_completion (fast lane) |
 | GET    | /docs, /openapi.json         | FastAPI                        |
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from llmrelay.api import ops
-from llmrelay.api.v1 import chat, embeddings, models
+from llmrelay.api.v1 import chat, completions, embeddings, models
 
 
 def include(app: FastAPI) -> None:
@@ -23,3 +24,4 @@ def include(app: FastAPI) -> None:
     app.include_router(models.router, tags=["models"])
     app.include_router(chat.router, tags=["chat"])
     app.include_router(embeddings.router, tags=["embeddings"])
+    app.include_router(completions.router, tags=["completions"])

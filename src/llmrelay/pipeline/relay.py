@@ -23,6 +23,7 @@ from llmrelay.pipeline.routing import Deployment, Router
 from llmrelay.pipeline.stream import passthrough, translated
 from llmrelay.providers.base import Target
 from llmrelay.schemas.chat import ChatRequest, Usage
+from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, to_base64
 from llmrelay.transport.attempt import open_stream, send
 from llmrelay.transport.pool import Pool
@@ -76,6 +77,18 @@ class Relay:
         completion = adapter.parse_response(body, req, target)
         ctx.record.usage = completion.get("usage")
         return JSONResult(orjson.dumps(completion))
+
+    async def completions(self, ctx: RequestContext, req: CompletionRequest) -> JSONResult | StreamResult:
+        """Legacy completions: passthrough only (OpenAI-compatible upstreams and the local model)."""
+        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
+        adapter = _capability(deployment.spec.completions, deployment, "legacy completions")
+        upstream_request = adapter.build_request(req, target)
+        session = self.pool.session(target.provider)
+        if req.stream:
+            return StreamResult(passthrough(await open_stream(session, adapter, upstream_request), ctx.record))
+        body = await send(session, adapter, upstream_request)
+        ctx.record.usage = _usage_of(body)
+        return JSONResult(body)
 
     async def embeddings(self, ctx: RequestContext, req: EmbeddingsRequest) -> JSONResult:
         deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))

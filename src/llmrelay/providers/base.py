@@ -16,6 +16,7 @@ from typing import ClassVar, Protocol
 
 from llmrelay.errors import UpstreamError
 from llmrelay.schemas.chat import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, EmbeddingsResponse
 from llmrelay.schemas.sse import SSEEvent
 
@@ -91,5 +92,14 @@ class EmbeddingsAdapter(Protocol):
     def build_request(self, req: EmbeddingsRequest, target: Target) -> UpstreamRequest: ...
 
     def parse_response(self, body: bytes, req: EmbeddingsRequest, target: Target) -> EmbeddingsResponse: ...
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...
+
+
+class CompletionsAdapter(Protocol):
+    """Legacy completions, passthrough only: the upstream speaks OpenAI's `/completions`, and its reply
+    (JSON or SSE) goes to the client unchanged."""
+
+    def build_request(self, req: CompletionRequest, target: Target) -> UpstreamRequest: ...
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...

@@ -4,7 +4,7 @@ Adding a provider is a module, its fixtures and one line here. A capability an a
 `None`, and the relay turns a call for it into one clear 400 before any I/O.
 
     >>> PROVIDERS["openai"].capabilities()
-    {'chat': True, 'completions': False, 'embeddings': True}
+    {'chat': True, 'completions': True, 'embeddings': True}
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from llmrelay.providers.base import ChatAdapter, EmbeddingsAdapter
-from llmrelay.providers.openai import OpenAIChat, OpenAIEmbeddings
+from llmrelay.providers.base import ChatAdapter, CompletionsAdapter, EmbeddingsAdapter
+from llmrelay.providers.openai import OpenAIChat, OpenAICompletions, OpenAIEmbeddings
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +21,14 @@ class ProviderSpec:
     default_base_url: str
     chat: ChatAdapter | None = None
     embeddings: EmbeddingsAdapter | None = None
+    completions: CompletionsAdapter | None = None
 
     def capabilities(self) -> dict[str, bool]:
-        return {"chat": self.chat is not None, "completions": False, "embeddings": self.embeddings is not None}
+        return {
+            "chat": self.chat is not None,
+            "completions": self.completions is not None,
+            "embeddings": self.embeddings is not None,
+        }
 
 
 PROVIDERS: Mapping[str, ProviderSpec] = {
@@ -31,5 +36,7 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         default_base_url="https://api.openai.com/v1",
         chat=OpenAIChat(),
         embeddings=OpenAIEmbeddings(),
+        completions=OpenAICompletions(),
     ),
+    # one entry per provider type, in the order they were added
 }

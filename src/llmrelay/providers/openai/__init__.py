@@ -1,6 +1,7 @@
 """OpenAI and every OpenAI-compatible server: the passthrough adapter."""
 
 from llmrelay.providers.openai.chat import OpenAIChat
+from llmrelay.providers.openai.completions import OpenAICompletions
 from llmrelay.providers.openai.embeddings import OpenAIEmbeddings
 
-__all__ = ["OpenAIChat", "OpenAIEmbeddings"]
+__all__ = ["OpenAIChat", "OpenAICompletions", "OpenAIEmbeddings"]
