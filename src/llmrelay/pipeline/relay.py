@@ -25,7 +25,6 @@ from llmrelay.providers.base import Target
 from llmrelay.schemas.chat import ChatRequest, Usage
 from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, to_base64
-from llmrelay.transport.attempt import open_stream, send
 from llmrelay.transport.pool import Pool
 
 A = TypeVar("A")
@@ -65,12 +64,12 @@ class Relay:
         upstream_request = adapter.build_request(req, target)
         session = self.pool.session(target.provider)
         if req.stream:
-            upstream = await open_stream(session, adapter, upstream_request)
+            upstream = await session.open_stream(adapter, upstream_request)
             if adapter.passthrough:
                 return StreamResult(passthrough(upstream, ctx.record))
             translator = adapter.open_stream(req, target)
             return StreamResult(translated(upstream, translator, req.include_usage, ctx.record))
-        body = await send(session, adapter, upstream_request)
+        body = await session.send(adapter, upstream_request)
         if adapter.passthrough:
             ctx.record.usage = _usage_of(body)
             return JSONResult(body)
@@ -85,15 +84,15 @@ class Relay:
         upstream_request = adapter.build_request(req, target)
         session = self.pool.session(target.provider)
         if req.stream:
-            return StreamResult(passthrough(await open_stream(session, adapter, upstream_request), ctx.record))
-        body = await send(session, adapter, upstream_request)
+            return StreamResult(passthrough(await session.open_stream(adapter, upstream_request), ctx.record))
+        body = await session.send(adapter, upstream_request)
         ctx.record.usage = _usage_of(body)
         return JSONResult(body)
 
     async def embeddings(self, ctx: RequestContext, req: EmbeddingsRequest) -> JSONResult:
         deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
         adapter = _capability(deployment.spec.embeddings, deployment, "embeddings")
-        body = await send(self.pool.session(target.provider), adapter, adapter.build_request(req, target))
+        body = await self.pool.session(target.provider).send(adapter, adapter.build_request(req, target))
         if adapter.passthrough:
             ctx.record.usage = _usage_of(body)
             return JSONResult(body)

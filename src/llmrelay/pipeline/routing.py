@@ -22,6 +22,7 @@ from llmrelay.config.model import Config, ProviderConfig
 from llmrelay.errors import InvalidRequestError, ModelNotFoundError
 from llmrelay.providers.base import Target
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
+from llmrelay.transport.pool import Timeouts, UpstreamSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +111,16 @@ class Router:
         """Whether any provider forwards the client's own token (then unknown tokens may be theirs)."""
         return any(p.config.auth == "passthrough" for p in self._providers.values())
 
-    @property
-    def provider_timeouts(self) -> dict[str, float]:
-        return {name: p.config.timeout for name, p in self._providers.items()}
+    def upstream_specs(self) -> dict[str, UpstreamSpec]:
+        """What the transport pool opens: one upstream per provider."""
+        return {
+            name: UpstreamSpec(
+                p.target.base_url,
+                Timeouts.from_seconds(p.config.timeout),
+                {"model_path": p.config.model_path, "context_window": p.config.context_window},
+            )
+            for name, p in self._providers.items()
+        }
 
     def plan(self, model: str, provider: str | None = None) -> Plan:
         if provider is not None:

@@ -10,7 +10,7 @@ is parsed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import cast
 
 import orjson
@@ -18,17 +18,13 @@ import orjson
 from llmrelay.errors import RelayError, UpstreamError
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.providers.base import StreamTranslator
-from llmrelay.schemas.chat import ChatCompletionChunk, Usage
+from llmrelay.schemas.chat import Usage
+from llmrelay.schemas.stream import DONE, Framing, encode_event
 from llmrelay.transport.attempt import UpstreamStream
 from llmrelay.transport.sse import SSEDecoder
 
-DONE = b"data: [DONE]\n\n"
 _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 _USAGE_MARKERS = (b'"usage":{', b'"usage": {')
-
-
-def encode_event(obj: object) -> bytes:
-    return b"data: " + orjson.dumps(obj) + b"\n\n"
 
 
 def error_event(error: RelayError) -> bytes:
@@ -91,34 +87,6 @@ async def translated(
             upstream.abort()
 
 
-class Framing:
-    """OpenAI's stream rules (reference §0.1): `usage: null` per chunk and a usage chunk, if asked; [DONE]."""
-
-    __slots__ = ("_include_usage", "_last")
-
-    def __init__(self, include_usage: bool) -> None:
-        self._include_usage = include_usage
-        self._last: ChatCompletionChunk | None = None
-
-    def encode(self, chunk: ChatCompletionChunk) -> bytes:
-        self._last = chunk
-        if self._include_usage:
-            chunk["usage"] = None
-        return encode_event(chunk)
-
-    def end(self, usage: Usage | None) -> bytes:
-        if not self._include_usage or usage is None or self._last is None:
-            return DONE
-        last: Mapping[str, object] = self._last
-        final = {key: last[key] for key in _FINAL_KEYS if key in last}
-        final["choices"] = []
-        final["usage"] = usage
-        return encode_event(final) + DONE
-
-
-_FINAL_KEYS = ("id", "object", "created", "model", "system_fingerprint", "service_tier")
-
-
 def _last_boundary(buf: bytes) -> int:
     """The index just past the last event separator in `buf`, or 0 when it holds no complete event."""
     cut = 0
@@ -151,3 +119,6 @@ def _usage_in(ready: bytes) -> Usage | None:
         if isinstance(usage, dict):
             found = cast(Usage, usage)
     return found
+
+
+__all__ = ["DONE", "Framing", "encode_event", "error_event", "passthrough", "translated"]

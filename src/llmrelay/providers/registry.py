@@ -38,5 +38,7 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         embeddings=OpenAIEmbeddings(),
         completions=OpenAICompletions(),
     ),
+    # The keyless local model: the OpenAI adapter in front of transport/local.py's in-process server.
+    "local": ProviderSpec(default_base_url="local://smollm2", chat=OpenAIChat(), completions=OpenAICompletions()),
     # one entry per provider type, in the order they were added
 }

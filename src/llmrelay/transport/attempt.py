@@ -3,9 +3,12 @@
 Every aiohttp failure is mapped here, once: connection failures → UpstreamUnreachableError (502),
 timeouts → UpstreamTimeoutError (504), an upstream error status → the adapter's `map_error`.
 
-    >>> body = await send(session, adapter, upstream_request)
-    >>> stream = await open_stream(session, adapter, upstream_request)
+    >>> body = await upstream.send(adapter, upstream_request)
+    >>> stream = await upstream.open_stream(adapter, upstream_request)
     >>> async for data in stream: ...
+
+`Upstream` is the seam: `HttpUpstream` (one pooled aiohttp session) here, `LocalEngine` (the keyless
+local model, transport/local.py) beside it.
 """
 
 from __future__ import annotations
@@ -29,29 +32,78 @@ class ErrorMapper(Protocol):
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...
 
 
-async def send(session: aiohttp.ClientSession, adapter: ErrorMapper, request: UpstreamRequest) -> bytes:
-    """The upstream's body for a 2xx answer; otherwise raises an UpstreamError."""
-    try:
-        async with session.request(request.method, request.url, headers=request.headers, data=request.body) as resp:
+class UpstreamStream(Protocol):
+    """A response body read as it arrives. `abort()` stops the upstream at once; `release()` after the end."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    def abort(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Upstream(Protocol):
+    async def send(self, adapter: ErrorMapper, request: UpstreamRequest) -> bytes: ...
+
+    async def open_stream(self, adapter: ErrorMapper, request: UpstreamRequest) -> UpstreamStream: ...
+
+    async def close(self) -> None: ...
+
+    def status(self) -> Mapping[str, object]:
+        """What /health shows of this upstream beyond its config (empty when there is nothing to say)."""
+        ...
+
+
+class HttpUpstream:
+    """An upstream over HTTP through one pooled aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def send(self, adapter: ErrorMapper, request: UpstreamRequest) -> bytes:
+        """The upstream's body for a 2xx answer; otherwise raises an UpstreamError."""
+        try:
+            async with self.session.request(
+                request.method, request.url, headers=request.headers, data=request.body
+            ) as resp:
+                body = await resp.read()
+                status, headers = resp.status, resp.headers
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _map_exception(exc, request) from None
+        if status >= 400:
+            raise adapter.map_error(status, headers, body)
+        return body
+
+    async def open_stream(self, adapter: ErrorMapper, request: UpstreamRequest) -> HttpStream:
+        """Send the request and wait for a 2xx status line; an error status is read whole and raised."""
+        try:
+            resp = await self.session.request(request.method, request.url, headers=request.headers, data=request.body)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _map_exception(exc, request) from None
+        if resp.status < 400:
+            return HttpStream(resp)
+        try:
             body = await resp.read()
-            status, headers = resp.status, resp.headers
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise _map_exception(exc, request) from None
-    if status >= 400:
-        raise adapter.map_error(status, headers, body)
-    return body
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _map_exception(exc, request) from None
+        finally:
+            resp.release()
+        raise adapter.map_error(resp.status, resp.headers, body)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    def status(self) -> Mapping[str, object]:
+        return {}
 
 
-class UpstreamStream:
+class HttpStream:
     """An upstream response whose body is read as it arrives. `abort()` drops the connection at once."""
 
-    __slots__ = ("_response", "_url", "headers", "status")
+    __slots__ = ("_response",)
 
-    def __init__(self, response: aiohttp.ClientResponse, url: str) -> None:
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
-        self._url = url
-        self.status = response.status
-        self.headers = response.headers
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -65,23 +117,6 @@ class UpstreamStream:
 
     def release(self) -> None:
         self._response.release()
-
-
-async def open_stream(session: aiohttp.ClientSession, adapter: ErrorMapper, request: UpstreamRequest) -> UpstreamStream:
-    """Send the request and wait for a 2xx status line; an error status is read whole and raised."""
-    try:
-        resp = await session.request(request.method, request.url, headers=request.headers, data=request.body)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise _map_exception(exc, request) from None
-    if resp.status < 400:
-        return UpstreamStream(resp, request.url)
-    try:
-        body = await resp.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise _map_exception(exc, request) from None
-    finally:
-        resp.release()
-    raise adapter.map_error(resp.status, resp.headers, body)
 
 
 def _map_exception(exc: BaseException, request: UpstreamRequest | None) -> UpstreamError:

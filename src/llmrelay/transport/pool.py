@@ -1,15 +1,22 @@
-"""One pooled aiohttp session per upstream provider, opened at start-up and closed at shutdown.
+"""One upstream client per provider, opened at start-up and closed at shutdown.
 
->>> pool = Pool({"up": Timeouts(connect=5, read=60)})
->>> await pool.open(); session = pool.session("up"); await pool.close()
+An `http(s)://` base URL gets one pooled aiohttp session; a `local://` base URL gets the in-process
+local model (transport/local.py), which answers the same requests as an OpenAI-compatible server.
+
+    >>> pool = Pool({"up": UpstreamSpec("https://api.openai.com/v1", Timeouts(connect=5, read=60))})
+    >>> await pool.open(); upstream = pool.session("up"); await pool.close()
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
+
+from llmrelay.transport.attempt import HttpUpstream, Upstream
+
+LOCAL_SCHEME = "local://"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,25 +34,45 @@ class Timeouts:
         return aiohttp.ClientTimeout(total=None, connect=self.connect, sock_read=self.read)
 
 
+@dataclass(frozen=True, slots=True)
+class UpstreamSpec:
+    base_url: str
+    timeouts: Timeouts = Timeouts()
+    local: Mapping[str, str | int | None] = field(default_factory=dict)
+    """Settings of a `local://` upstream (model_path, context_window)."""
+
+
 class Pool:
-    def __init__(self, timeouts: Mapping[str, Timeouts]) -> None:
-        self._timeouts = dict(timeouts)
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+    def __init__(self, specs: Mapping[str, UpstreamSpec]) -> None:
+        self._specs = dict(specs)
+        self._upstreams: dict[str, Upstream] = {}
 
     async def open(self) -> None:
-        for name, timeouts in self._timeouts.items():
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
-            self._sessions[name] = aiohttp.ClientSession(
-                connector=connector,
-                timeout=timeouts.client_timeout(),
-                # No Accept-Encoding: upstream bytes arrive as they will leave, so they pass through untouched.
-                skip_auto_headers=("Accept-Encoding", "User-Agent"),
-            )
+        for name, spec in self._specs.items():
+            self._upstreams[name] = _open(spec)
 
-    def session(self, provider: str) -> aiohttp.ClientSession:
-        return self._sessions[provider]
+    def session(self, provider: str) -> Upstream:
+        return self._upstreams[provider]
+
+    def upstreams(self) -> Mapping[str, Upstream]:
+        return self._upstreams
 
     async def close(self) -> None:
-        sessions, self._sessions = self._sessions, {}
-        for session in sessions.values():
-            await session.close()
+        upstreams, self._upstreams = self._upstreams, {}
+        for upstream in upstreams.values():
+            await upstream.close()
+
+
+def _open(spec: UpstreamSpec) -> Upstream:
+    if spec.base_url.startswith(LOCAL_SCHEME):
+        from llmrelay.transport.local import LocalEngine
+
+        return LocalEngine.from_settings(spec.base_url, spec.local)
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
+    session = aiohttp.ClientSession(
+        connector=connector,
+        timeout=spec.timeouts.client_timeout(),
+        # No Accept-Encoding: upstream bytes arrive as they will leave, so they pass through untouched.
+        skip_auto_headers=("Accept-Encoding", "User-Agent"),
+    )
+    return HttpUpstream(session)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from llmrelay.config.autodetect import local_model_installed
 from llmrelay.config.load import EMBEDDED_DEFAULT, ConfigError, load
 
 GOOD = """
@@ -60,17 +61,20 @@ def test_llmrelay_yaml_in_cwd_is_picked_up(tmp_path: Path) -> None:
     assert "up" in config.providers
 
 
-def test_embedded_default_without_keys_serves_nothing_but_loads(tmp_path: Path) -> None:
+def test_embedded_default_without_keys_serves_the_local_model(tmp_path: Path) -> None:
     config = load(None, env={}, cwd=tmp_path)
     assert config.source == EMBEDDED_DEFAULT
-    assert config.providers == {}
+    assert local_model_installed(), "make test installs the llmrelay[local] extra"
+    assert set(config.providers) == {"local"}
+    assert config.providers["local"].type == "local"
+    assert [m.name for m in config.models] == ["local/smollm2-135m-instruct"]
     assert config.server.host == "127.0.0.1" and config.server.port == 8080
 
 
 def test_embedded_default_detects_providers_from_env(tmp_path: Path) -> None:
     env = {"OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "MODEL_LIST_URL": "http://127.0.0.1:1/models"}
     config = load(None, env=env, cwd=tmp_path)
-    assert set(config.providers) == {"openai", "anthropic", "catalog"}
+    assert set(config.providers) == {"local", "openai", "anthropic", "catalog"}
     assert config.providers["openai"].type == "openai"
     assert "gpt-*" in config.providers["openai"].match
     assert config.providers["catalog"].url == "http://127.0.0.1:1/models"
