@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.types import Scope
@@ -19,6 +20,8 @@ from llmrelay.pipeline.relay import Relay
 from llmrelay.pipeline.routing import Router
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
 from llmrelay.transport.pool import Pool
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +61,10 @@ def record_of(scope: Scope) -> RequestRecord:
 
 def principal_of(request: Request) -> Principal:
     return gateway_of(request).auth.authenticate(request.headers.get("authorization"))
+
+
+def admit(gateway: Gateway, authorization: str | None, parse: Callable[[bytes], T], body: bytes) -> tuple[Principal, T]:
+    """Authenticate, then parse the body: an unknown token gets 401 before any detail of a bad body."""
+    principal = gateway.auth.authenticate(authorization)
+    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
+    return principal, gateway.auth.parse_for(principal, parse, body)

@@ -21,10 +21,11 @@ from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import RequestContext
 from llmrelay.pipeline.routing import Deployment, Router
 from llmrelay.pipeline.stream import passthrough, translated
-from llmrelay.providers.base import Target
+from llmrelay.providers.base import Target, UpstreamRequest
 from llmrelay.schemas.chat import ChatRequest, Usage
 from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, to_base64
+from llmrelay.transport.attempt import ErrorMapper
 from llmrelay.transport.pool import Pool
 
 A = TypeVar("A")
@@ -62,18 +63,14 @@ class Relay:
         deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
         adapter = _capability(deployment.spec.chat, deployment, "chat completions")
         upstream_request = adapter.build_request(req, target)
+        if adapter.passthrough:
+            return await self._passthrough(ctx, target, adapter, upstream_request, req.stream)
         session = self.pool.session(target.provider)
         if req.stream:
             upstream = await session.open_stream(adapter, upstream_request)
-            if adapter.passthrough:
-                return StreamResult(passthrough(upstream, ctx.record))
             translator = adapter.open_stream(req, target)
             return StreamResult(translated(upstream, translator, req.include_usage, ctx.record))
-        body = await session.send(adapter, upstream_request)
-        if adapter.passthrough:
-            ctx.record.usage = _usage_of(body)
-            return JSONResult(body)
-        completion = adapter.parse_response(body, req, target)
+        completion = adapter.parse_response(await session.send(adapter, upstream_request), req, target)
         ctx.record.usage = completion.get("usage")
         return JSONResult(orjson.dumps(completion))
 
@@ -81,11 +78,16 @@ class Relay:
         """Legacy completions: passthrough only (OpenAI-compatible upstreams and the local model)."""
         deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
         adapter = _capability(deployment.spec.completions, deployment, "legacy completions")
-        upstream_request = adapter.build_request(req, target)
+        return await self._passthrough(ctx, target, adapter, adapter.build_request(req, target), req.stream)
+
+    async def _passthrough(
+        self, ctx: RequestContext, target: Target, adapter: ErrorMapper, request: UpstreamRequest, stream: bool
+    ) -> JSONResult | StreamResult:
+        """An OpenAI-speaking upstream: its bytes go back untouched; usage is read on the way."""
         session = self.pool.session(target.provider)
-        if req.stream:
-            return StreamResult(passthrough(await session.open_stream(adapter, upstream_request), ctx.record))
-        body = await session.send(adapter, upstream_request)
+        if stream:
+            return StreamResult(passthrough(await session.open_stream(adapter, request), ctx.record))
+        body = await session.send(adapter, request)
         ctx.record.usage = _usage_of(body)
         return JSONResult(body)
 

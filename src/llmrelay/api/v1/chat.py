@@ -12,7 +12,7 @@ import time
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from llmrelay.api.gateway import Gateway, gateway_of, record_of
+from llmrelay.api.gateway import Gateway, admit, gateway_of, record_of
 from llmrelay.api.sse import EventStreamResponse
 from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.relay import JSONResult, StreamResult
@@ -24,10 +24,8 @@ router = APIRouter()
 async def chat(
     gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord
 ) -> JSONResult | StreamResult:
-    principal = gateway.auth.authenticate(authorization)
-    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
     stamp = functools.partial(ChatRequest.parse, created=int(time.time()), request_id=record.request_id)
-    req = gateway.auth.parse_for(principal, stamp, body)
+    principal, req = admit(gateway, authorization, stamp, body)
     return await gateway.relay.chat(RequestContext(principal, record), req)
 
 

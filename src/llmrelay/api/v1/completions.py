@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from llmrelay.api.gateway import Gateway, gateway_of, record_of
+from llmrelay.api.gateway import Gateway, admit, gateway_of, record_of
 from llmrelay.api.sse import EventStreamResponse
 from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.relay import JSONResult, StreamResult
@@ -17,9 +17,7 @@ router = APIRouter()
 async def completions(
     gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord
 ) -> JSONResult | StreamResult:
-    principal = gateway.auth.authenticate(authorization)
-    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
-    req = gateway.auth.parse_for(principal, CompletionRequest.parse, body)
+    principal, req = admit(gateway, authorization, CompletionRequest.parse, body)
     return await gateway.relay.completions(RequestContext(principal, record), req)
 
 

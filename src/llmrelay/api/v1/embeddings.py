@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from llmrelay.api.gateway import Gateway, gateway_of, record_of
+from llmrelay.api.gateway import Gateway, admit, gateway_of, record_of
 from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.relay import JSONResult
 from llmrelay.schemas.embeddings import EmbeddingsRequest
@@ -14,9 +14,7 @@ router = APIRouter()
 
 
 async def embeddings(gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord) -> JSONResult:
-    principal = gateway.auth.authenticate(authorization)
-    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
-    req = gateway.auth.parse_for(principal, EmbeddingsRequest.parse, body)
+    principal, req = admit(gateway, authorization, EmbeddingsRequest.parse, body)
     return await gateway.relay.embeddings(RequestContext(principal, record), req)
 
 
