@@ -52,7 +52,9 @@ def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS)
             allow_headers=["*"],
             expose_headers=["x-request-id"],
         )
-    return EdgeMiddleware(FastLane(app, gateway), max_body=config.server.max_request_bytes)
+    return EdgeMiddleware(
+        FastLane(app, gateway), max_body=config.server.max_request_bytes, cost=gateway.accounting.cost
+    )
 
 
 def factory() -> ASGIApp:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,9 +25,10 @@ _VALID_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, cost: Callable[[RequestRecord], Decimal | None]) -> None:
         self.app = app
         self.max_body = max_body
+        self.cost = cost
         self.log = get_logger()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -77,7 +79,12 @@ class EdgeMiddleware:
             upstream_model=record.upstream_model,
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
+            cost_usd=_usd(self.cost(record)),
         )
+
+
+def _usd(amount: Decimal | None) -> float | None:
+    return None if amount is None else float(amount)
 
 
 class _BodyTooLarge(Exception):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -12,8 +13,10 @@ from typing import TypeVar
 from starlette.requests import Request
 from starlette.types import Scope
 
+from llmrelay.accounting import prices
 from llmrelay.api.edge import RECORD_KEY
 from llmrelay.config.model import Config
+from llmrelay.pipeline.accounting import Accounting
 from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import Principal, RequestRecord
 from llmrelay.pipeline.relay import Relay
@@ -31,6 +34,7 @@ class Gateway:
     pool: Pool
     auth: Authenticator
     relay: Relay
+    accounting: Accounting
 
     @classmethod
     def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
@@ -38,10 +42,13 @@ class Gateway:
         pool = Pool(router.upstream_specs())
         master = config.auth.master_key.get_secret_value() if config.auth.master_key else None
         auth = Authenticator(master or None)
-        return cls(config, router, pool, auth, Relay(router, pool, auth))
+        accounting = Accounting({name: p.type for name, p in config.providers.items()})
+        return cls(config, router, pool, auth, Relay(router, pool, auth), accounting)
 
     async def start(self) -> None:
         await self.pool.open()
+        # genai-prices costs ~0.1 s to import: load it beside the event loop, not on a request.
+        asyncio.get_running_loop().run_in_executor(None, prices.preload)
 
     async def stop(self) -> None:
         await self.pool.close()

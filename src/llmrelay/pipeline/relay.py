@@ -10,6 +10,7 @@ them with their status); errors after it end the stream with an error event.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -17,6 +18,7 @@ from typing import TypeVar, cast
 import orjson
 
 from llmrelay.errors import InvalidRequestError, UpstreamProtocolError
+from llmrelay.pipeline.accounting import estimate_chat_usage
 from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import RequestContext
 from llmrelay.pipeline.routing import Deployment, Router
@@ -69,9 +71,13 @@ class Relay:
         if req.stream:
             upstream = await session.open_stream(adapter, upstream_request)
             translator = adapter.open_stream(req, target)
-            return StreamResult(translated(upstream, translator, req.include_usage, ctx.record))
+            estimate = functools.partial(estimate_chat_usage, req, target.model)
+            return StreamResult(translated(upstream, translator, req.include_usage, ctx.record, estimate))
         completion = adapter.parse_response(await session.send(adapter, upstream_request), req, target)
-        ctx.record.usage = completion.get("usage")
+        if "usage" not in completion:
+            text = "".join(c["message"].get("content") or "" for c in completion["choices"])
+            completion["usage"] = estimate_chat_usage(req, target.model, text)
+        ctx.record.usage = completion["usage"]
         return JSONResult(orjson.dumps(completion))
 
     async def completions(self, ctx: RequestContext, req: CompletionRequest) -> JSONResult | StreamResult:

@@ -78,6 +78,7 @@ class Router:
                 passthrough_auth=provider.config.auth == "passthrough",
             )
             self._groups.setdefault(model.name, []).append(deployment)
+        self._add_default_models()
         self._patterns = [
             (re.compile(translate(pattern)), provider)
             for provider in self._providers.values()
@@ -105,6 +106,20 @@ class Router:
             )
             providers[name] = _Provider(name, provider, spec, target)
         return providers
+
+    def _add_default_models(self) -> None:
+        """A provider with no model entries serves its type's default models (e.g. BITO's built-in names).
+
+        A name some model entry already claims stays with that entry.
+        """
+        claimed = set(self._groups)
+        with_entries = {d.target.provider for group in self._groups.values() for d in group}
+        for provider in self._providers.values():
+            if provider.name in with_entries:
+                continue
+            for name in provider.spec.default_models:
+                if name not in claimed:
+                    self._groups.setdefault(name, []).append(self._ad_hoc(provider, name, name))
 
     @property
     def has_passthrough(self) -> bool:

@@ -10,7 +10,7 @@ is parsed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 import orjson
@@ -18,7 +18,7 @@ import orjson
 from llmrelay.errors import RelayError, UpstreamError
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.providers.base import StreamTranslator
-from llmrelay.schemas.chat import Usage
+from llmrelay.schemas.chat import ChatCompletionChunk, Usage
 from llmrelay.schemas.stream import DONE, Framing, encode_event
 from llmrelay.transport.attempt import UpstreamStream
 from llmrelay.transport.sse import SSEDecoder
@@ -59,32 +59,52 @@ async def passthrough(upstream: UpstreamStream, record: RequestRecord) -> AsyncI
 
 
 async def translated(
-    upstream: UpstreamStream, translator: StreamTranslator, include_usage: bool, record: RequestRecord
+    upstream: UpstreamStream,
+    translator: StreamTranslator,
+    include_usage: bool,
+    record: RequestRecord,
+    estimate: Callable[[str], Usage],
 ) -> AsyncIterator[bytes]:
-    """Decode upstream SSE, translate it, and frame it as OpenAI does whatever the upstream's own ending."""
+    """Decode upstream SSE, translate it, and frame it as OpenAI does whatever the upstream's own ending.
+
+    When the upstream reports no usage, `estimate(completion_text)` counts it offline.
+    """
     decoder = SSEDecoder()
     framing = Framing(include_usage)
+    text: list[str] = []
     complete = False
     try:
         async for data in upstream:
             for event in decoder.feed(data):
                 for chunk in translator.feed(event):
-                    yield framing.encode(chunk)
+                    yield framing.encode(_collect(chunk, text))
         for event in decoder.close():
             for chunk in translator.feed(event):
-                yield framing.encode(chunk)
+                yield framing.encode(_collect(chunk, text))
         for chunk in translator.close():
-            yield framing.encode(chunk)
+            yield framing.encode(_collect(chunk, text))
         complete = True
-        yield framing.end(translator.usage)
+        record.usage = translator.usage or estimate("".join(text))
+        yield framing.end(record.usage)
     except RelayError as exc:
         yield error_event(exc)
     finally:
-        record.usage = translator.usage
+        record.usage = record.usage or translator.usage
         if complete:
             upstream.release()
         else:
             upstream.abort()
+
+
+def _collect(chunk: ChatCompletionChunk, text: list[str]) -> ChatCompletionChunk:
+    """Keep the generated text (content and tool-call arguments), for counting usage if need be."""
+    for choice in chunk["choices"]:
+        delta = choice["delta"]
+        if delta.get("content"):
+            text.append(delta["content"])
+        for call in delta.get("tool_calls") or ():
+            text.append((call.get("function") or {}).get("arguments") or "")
+    return chunk
 
 
 def _last_boundary(buf: bytes) -> int:

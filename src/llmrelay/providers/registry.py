@@ -12,8 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from llmrelay.providers.anthropic import AnthropicChat
 from llmrelay.providers.base import ChatAdapter, CompletionsAdapter, EmbeddingsAdapter
+from llmrelay.providers.bito import DEFAULT_MODELS as BITO_MODELS
+from llmrelay.providers.bito import BitoChat
+from llmrelay.providers.cohere import CohereChat, CohereEmbeddings
+from llmrelay.providers.gemini import GeminiChat, GeminiEmbeddings
 from llmrelay.providers.openai import OpenAIChat, OpenAICompletions, OpenAIEmbeddings
+from llmrelay.providers.workers_ai import WorkersAIChat, WorkersAIEmbeddings
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +28,8 @@ class ProviderSpec:
     chat: ChatAdapter | None = None
     embeddings: EmbeddingsAdapter | None = None
     completions: CompletionsAdapter | None = None
+    default_models: tuple[str, ...] = ()
+    """Model names the router lists for a provider of this type that has no model entries of its own."""
 
     def capabilities(self) -> dict[str, bool]:
         return {
@@ -38,7 +46,33 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         embeddings=OpenAIEmbeddings(),
         completions=OpenAICompletions(),
     ),
+    "bito": ProviderSpec(
+        default_base_url="https://bitoai.bito.ai",
+        chat=BitoChat(),
+        default_models=BITO_MODELS,
+    ),
     # The keyless local model: the OpenAI adapter in front of transport/local.py's in-process server.
-    "local": ProviderSpec(default_base_url="local://smollm2", chat=OpenAIChat(), completions=OpenAICompletions()),
+    "local": ProviderSpec(
+        default_base_url="local://smollm2",
+        chat=OpenAIChat(),
+        embeddings=OpenAIEmbeddings(),
+        completions=OpenAICompletions(),
+    ),
+    "anthropic": ProviderSpec(default_base_url="https://api.anthropic.com", chat=AnthropicChat()),
+    "cohere": ProviderSpec(
+        default_base_url="https://api.cohere.com",
+        chat=CohereChat(),
+        embeddings=CohereEmbeddings(),
+    ),
+    "gemini": ProviderSpec(
+        default_base_url="https://generativelanguage.googleapis.com",
+        chat=GeminiChat(),
+        embeddings=GeminiEmbeddings(),
+    ),
+    "workers_ai": ProviderSpec(
+        default_base_url="https://api.cloudflare.com/client/v4",
+        chat=WorkersAIChat(),
+        embeddings=WorkersAIEmbeddings(),
+    ),
     # one entry per provider type, in the order they were added
 }

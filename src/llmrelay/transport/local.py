@@ -1,11 +1,12 @@
 """The keyless local model, in process, answering as an OpenAI-compatible server would.
 
 The local provider is the OpenAI passthrough adapter pointed at `local://<name>`: requests arrive
-here as the bytes an HTTP upstream would get (`/chat/completions`, `/completions`), and the answers
-leave as OpenAI JSON or SSE bytes. The model is a GGUF file run by llama-cpp-python (the optional
-`llmrelay[local]` extra). A `Llama` object is not thread-safe, so one worker thread owns it: requests
-queue for it without blocking the event loop, and a stream whose client left stops at the next token.
-The model loads lazily, on the first request, in that thread.
+here as the bytes an HTTP upstream would get (`/chat/completions`, `/completions`; `/embeddings` goes
+to transport/local_embeddings.py), and the answers leave as OpenAI JSON or SSE bytes. The model is a
+GGUF file run by llama-cpp-python (the optional `llmrelay[local]` extra). A `Llama` object is not
+thread-safe, so one worker thread owns it: requests queue for it without blocking the event loop,
+and a stream whose client left stops at the next token. The model loads lazily, on the first
+request, in that thread.
 
     >>> engine = LocalEngine.from_settings("local://smollm2", {"context_window": 2048})
     >>> body = await engine.send(adapter, UpstreamRequest("POST", "local://smollm2/chat/completions", {}, raw))
@@ -35,6 +36,7 @@ from llmrelay.errors import (
 from llmrelay.providers.base import UpstreamRequest
 from llmrelay.schemas.stream import Framing
 from llmrelay.transport.attempt import ErrorMapper
+from llmrelay.transport.local_embeddings import LocalEmbedder, embedding_model_path, is_embedding_model
 from llmrelay.transport.local_params import chat_arguments, completion_arguments, prompt_check
 from llmrelay.transport.local_shapes import normalise_chunk, normalise_completion
 
@@ -59,6 +61,7 @@ class LocalEngine:
         self.model_path = model_path
         self.context_window = context_window
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmrelay-local")
+        self.embedder = LocalEmbedder(embedding_model_path())
         self._llama: Any = None
         self._formatter: Any = None
         self.state = "not loaded"
@@ -72,12 +75,14 @@ class LocalEngine:
 
     def status(self) -> dict[str, object]:
         return {"state": self.state, "model_path": self.model_path, "context_window": self.context_window,
-                "error": self.error}  # fmt: skip
+                "error": self.error, "embeddings": self.embedder.status()}  # fmt: skip
 
     # -- the Upstream protocol ------------------------------------------------------------------
 
     async def send(self, adapter: ErrorMapper, request: UpstreamRequest) -> bytes:
         body, endpoint = _parse(request)
+        if endpoint == "embeddings":
+            return await self.embedder.send(body)
         if endpoint == "chat":
             result = await self._run(lambda: self._chat(body))
         else:
@@ -95,6 +100,7 @@ class LocalEngine:
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        await self.embedder.close()
 
     # -- in the worker thread -------------------------------------------------------------------
 
@@ -219,10 +225,16 @@ class LocalStream:
 
 def _parse(request: UpstreamRequest) -> tuple[dict[str, Any], str]:
     path = request.url.split("://", 1)[-1].partition("/")[2]
-    endpoint = {"chat/completions": "chat", "completions": "completions"}.get(path)
+    endpoint = {"chat/completions": "chat", "completions": "completions", "embeddings": "embeddings"}.get(path)
     if endpoint is None:
         raise InvalidRequestError(f"The local model does not serve /{path}.", code="unsupported_capability")
     body = orjson.loads(request.body)
+    if endpoint != "embeddings" and is_embedding_model(body.get("model")):
+        raise InvalidRequestError(
+            f"The model '{body['model']}' is an embeddings model: it serves /embeddings only.",
+            param="model",
+            code="unsupported_capability",
+        )
     return body, endpoint
 
 

@@ -74,13 +74,13 @@ def test_models_list_and_capabilities() -> None:
 
 
 def test_unserved_type_in_a_file_is_a_config_error() -> None:
-    raw = {"providers": {"c": {"type": "anthropic", "api_key": "k"}}}
+    raw = {"providers": {"c": {"type": "catalog", "url": "http://127.0.0.1:1/models"}}}
     with pytest.raises(ConfigError) as caught:
         router(raw)
     assert caught.value.key == "providers.c.type"
 
 
 def test_unserved_type_auto_detected_is_skipped() -> None:
-    raw = {"providers": {"c": {"type": "anthropic", "api_key": "k"}}}
+    raw = {"providers": {"c": {"type": "catalog", "url": "http://127.0.0.1:1/models"}}}
     r = Router(validate(raw, "<embedded default>"))
     assert "c" in r.skipped and r.models() == []

@@ -1,0 +1,58 @@
+"""Usage and cost at the end of a request: the upstream's usage, or an offline count when it gave none.
+
+Prices come from the configured table or genai-prices (accounting/prices.py); a model's price is
+looked up once and kept. Token counts (accounting/tokens.py) fill in usage that an upstream did not
+report, e.g. a stream from a provider that never sends usage.
+
+    >>> accounting = Accounting({"up": "openai"})
+    >>> accounting.cost(record)        # Decimal('0.0000123') or None when the price is unknown
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from llmrelay.accounting.prices import ModelPrice, cost, lookup
+from llmrelay.accounting.tokens import count_chat, count_completion
+from llmrelay.pipeline.context import RequestRecord
+from llmrelay.schemas.chat import ChatRequest, Usage
+
+_PRICE_PROVIDER = {"gemini": "google", "workers_ai": "cloudflare"}
+"""Our provider types whose name differs in genai-prices."""
+_MAX_CACHED_PRICES = 4096
+"""Model names come from clients (match patterns pass any through): keep the cache bounded."""
+
+
+class Accounting:
+    def __init__(self, provider_types: Mapping[str, str]) -> None:
+        self._types = dict(provider_types)
+        self._prices: dict[tuple[str, str], ModelPrice | None] = {}
+
+    def price(self, provider: str, model: str) -> ModelPrice | None:
+        kind = self._types.get(provider, "")
+        key = (model, kind)
+        if key not in self._prices:
+            if len(self._prices) >= _MAX_CACHED_PRICES:
+                self._prices.clear()
+            self._prices[key] = lookup(model, provider=_PRICE_PROVIDER.get(kind, kind) or None)
+        return self._prices[key]
+
+    def cost(self, record: RequestRecord) -> Decimal | None:
+        usage = record.usage
+        if usage is None or record.provider is None or record.upstream_model is None:
+            return None
+        price = self.price(record.provider, record.upstream_model)
+        if price is None:
+            return None
+        details = usage.get("prompt_tokens_details") or {}
+        cached = int(details.get("cached_tokens") or 0)
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        return cost(price, prompt, completion, min(cached, prompt))
+
+
+def estimate_chat_usage(req: ChatRequest, model: str, completion_text: str) -> Usage:
+    """OpenAI's way of counting, offline: exact for OpenAI models, a cl100k_base estimate for others."""
+    prompt = count_chat(req.body.get("messages", []), model, req.body.get("tools"))
+    completion = count_completion(completion_text, model)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
