@@ -107,13 +107,15 @@ def detected_providers(env: Mapping[str, str]) -> dict[str, Any]:
     """`{"providers": {...}, "models": [...]}`: the local models that are installed, and every rule whose
     variables are all set."""
     providers: dict[str, Any] = {}
-    models: list[dict[str, str]] = []
+    models: list[dict[str, Any]] = []
     if local_model_installed():
         providers["local"] = {"type": "local", "base_url": "local://smollm2"}
-        models.append({"name": LOCAL_MODEL, "provider": "local", "model": "smollm2-135m-instruct"})
+        models.append({"name": LOCAL_MODEL, "provider": "local", "model": "smollm2-135m-instruct",
+                       "capabilities": {"embeddings": False}})  # fmt: skip
     if local_embeddings_installed():
         providers["local"] = {"type": "local", "base_url": "local://smollm2"}
-        models.append({"name": LOCAL_EMBEDDING_MODEL, "provider": "local", "model": "all-minilm-l6-v2"})
+        models.append({"name": LOCAL_EMBEDDING_MODEL, "provider": "local", "model": "all-minilm-l6-v2",
+                       "capabilities": {"chat": False, "completions": False}})  # fmt: skip
     for rule in RULES:
         if not all(env.get(var) for var in rule.requires):
             continue

@@ -25,6 +25,11 @@ from pydantic import ValidationError
 from llmrelay.config.model import Config
 
 EMBEDDED_DEFAULT = "<embedded default>"
+_REQUIRED_BY_TYPE: Mapping[str, tuple[str, ...]] = {
+    "workers_ai": ("account_id",),
+    "catalog": ("url",),
+    "template": ("dir",),
+}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 
@@ -80,6 +85,10 @@ def validate(raw: Mapping[str, Any], source: str) -> Config:
         if key == "log_level":
             raise ConfigError(source, "LOG_LEVEL", "must be DEBUG, INFO, WARNING, ERROR, CRITICAL or NONE") from None
         raise ConfigError(source, key, _describe(err)) from None
+    for name, provider in config.providers.items():
+        for key in _REQUIRED_BY_TYPE.get(provider.type, ()):
+            if getattr(provider, key) is None:
+                raise ConfigError(source, f"providers.{name}.{key}", f"required for type {provider.type}")
     names = {m.name for m in config.models}
     for i, model in enumerate(config.models):
         if model.provider not in config.providers:

@@ -23,6 +23,7 @@ ProviderType = Literal[
     "ideogram",
     "recraft",
 ]
+Capability = Literal["chat", "completions", "embeddings"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "NONE"]
 
 
@@ -68,6 +69,8 @@ class ModelConfig(_Frozen):
     model: str | None = None
     weight: int = Field(default=1, ge=0)
     fallbacks: tuple[str, ...] = ()
+    capabilities: dict[Capability, bool] = Field(default_factory=dict)
+    """Narrow what the provider type offers for this model, e.g. `{embeddings: false}` for a chat model."""
 
     @property
     def upstream_model(self) -> str:

@@ -63,7 +63,7 @@ class Relay:
 
     async def chat(self, ctx: RequestContext, req: ChatRequest) -> JSONResult | StreamResult:
         deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
-        adapter = _capability(deployment.spec.chat, deployment, "chat completions")
+        adapter = _capability(deployment.spec.chat, deployment, "chat")
         upstream_request = adapter.build_request(req, target)
         if adapter.passthrough:
             return await self._passthrough(ctx, target, adapter, upstream_request, req.stream)
@@ -83,7 +83,7 @@ class Relay:
     async def completions(self, ctx: RequestContext, req: CompletionRequest) -> JSONResult | StreamResult:
         """Legacy completions: passthrough only (OpenAI-compatible upstreams and the local model)."""
         deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
-        adapter = _capability(deployment.spec.completions, deployment, "legacy completions")
+        adapter = _capability(deployment.spec.completions, deployment, "completions")
         return await self._passthrough(ctx, target, adapter, adapter.build_request(req, target), req.stream)
 
     async def _passthrough(
@@ -118,10 +118,15 @@ class Relay:
         return JSONResult(orjson.dumps(response))
 
 
-def _capability(adapter: A | None, deployment: Deployment, what: str) -> A:
-    if adapter is None:
+_WHAT = {"chat": "chat completions", "completions": "legacy completions", "embeddings": "embeddings"}
+
+
+def _capability(adapter: A | None, deployment: Deployment, capability: str) -> A:
+    """The adapter for `capability`, or one clear 400 before any I/O when the model does not offer it."""
+    if adapter is None or not deployment.narrowed.get(capability, True):
+        what, provider = _WHAT[capability], deployment.target.provider
         raise InvalidRequestError(
-            f"The model '{deployment.public_name}' does not support {what} (provider '{deployment.target.provider}').",
+            f"The model '{deployment.public_name}' does not support {what} (provider '{provider}').",
             param="model",
             code="unsupported_capability",
         )

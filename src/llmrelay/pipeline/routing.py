@@ -11,10 +11,11 @@ with a configured provider's name as prefix; a provider's `match` patterns; othe
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import translate
 
 from llmrelay.config.load import EMBEDDED_DEFAULT, ConfigError
@@ -32,6 +33,11 @@ class Deployment:
     spec: ProviderSpec
     weight: int = 1
     passthrough_auth: bool = False
+    narrowed: Mapping[str, bool] = field(default_factory=dict)
+    """Capabilities the model entry turns off (see ModelConfig.capabilities)."""
+
+    def capabilities(self) -> dict[str, bool]:
+        return {name: offered and self.narrowed.get(name, True) for name, offered in self.spec.capabilities().items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,7 @@ class Router:
                 spec=provider.spec,
                 weight=model.weight,
                 passthrough_auth=provider.config.auth == "passthrough",
+                narrowed={str(name): on for name, on in model.capabilities.items()},
             )
             self._groups.setdefault(model.name, []).append(deployment)
         self._add_default_models()
@@ -121,7 +128,7 @@ class Router:
                 if name not in claimed:
                     self._groups.setdefault(name, []).append(self._ad_hoc(provider, name, name))
 
-    @property
+    @functools.cached_property
     def has_passthrough(self) -> bool:
         """Whether any provider forwards the client's own token (then unknown tokens may be theirs)."""
         return any(p.config.auth == "passthrough" for p in self._providers.values())
@@ -177,15 +184,14 @@ class Router:
 
     def models(self) -> list[ModelEntry]:
         return [
-            ModelEntry(name, group[0].target.provider, group[0].spec.capabilities())
-            for name, group in self._groups.items()
+            ModelEntry(name, group[0].target.provider, group[0].capabilities()) for name, group in self._groups.items()
         ]
 
     def model(self, model_id: str) -> ModelEntry:
         group = self._groups.get(model_id)
         if group is None:
             raise ModelNotFoundError(f"The model '{model_id}' does not exist.", param="model")
-        return ModelEntry(model_id, group[0].target.provider, group[0].spec.capabilities())
+        return ModelEntry(model_id, group[0].target.provider, group[0].capabilities())
 
     def describe(self) -> dict[str, dict[str, object]]:
         """Per provider: type and model count, for /health and the start-up log. No URLs, no keys."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llmrelay.errors import UnsupportedParameterError
+from llmrelay.errors import InvalidRequestError, UnsupportedParameterError
 from llmrelay.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -114,3 +114,20 @@ def parse_data_url(url: str) -> tuple[str, str] | None:
     if match is None or not match.group("b64"):
         return None
     return match.group("media") or "application/octet-stream", match.group("data")
+
+
+_UNSAFE_PATH = re.compile(r"[?#%\\\s\x00-\x1f]|(^|/)\.\.?(/|$)")
+
+
+def path_safe(model: str) -> str:
+    """A model id that goes into a URL path, refused if it could leave that path.
+
+    Clients choose model ids (a provider's `match` patterns pass any name through), and the upstream
+    key is good for the provider's whole API: `..` segments, a query or fragment, or escapes must not
+    reach the URL.
+    """
+    if not model or _UNSAFE_PATH.search(model):
+        raise InvalidRequestError(
+            f"Invalid model id for this provider: {model!r}.", param="model", code="invalid_value"
+        )
+    return model

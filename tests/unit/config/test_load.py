@@ -130,3 +130,12 @@ def test_bad_config_names_file_key_and_problem(tmp_path: Path, text: str, key: s
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the file"):
         load(str(tmp_path / "absent.yaml"), env={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("kind", "key"), [("workers_ai", "account_id"), ("catalog", "url"), ("template", "dir")])
+def test_type_specific_settings_are_required(tmp_path: Path, kind: str, key: str) -> None:
+    path = write(tmp_path, f"providers:\n  p: {{type: {kind}}}\n", "typed.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load(path, env={}, cwd=tmp_path)
+    assert caught.value.key == f"providers.p.{key}"
+    assert f"required for type {kind}" in caught.value.problem

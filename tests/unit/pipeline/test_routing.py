@@ -84,3 +84,13 @@ def test_unserved_type_auto_detected_is_skipped() -> None:
     raw = {"providers": {"c": {"type": "catalog", "url": "http://127.0.0.1:1/models"}}}
     r = Router(validate(raw, "<embedded default>"))
     assert "c" in r.skipped and r.models() == []
+
+
+def test_a_model_entry_narrows_its_capabilities() -> None:
+    raw = {
+        "providers": {"a": {"type": "openai", "base_url": "http://127.0.0.1:1/v1"}},
+        "models": [{"name": "chat-only", "provider": "a", "capabilities": {"embeddings": False}}],
+    }
+    entry = router(raw).model("chat-only")
+    assert entry.capabilities == {"chat": True, "completions": True, "embeddings": False}
+    assert router(raw).plan("chat-only").first.narrowed == {"embeddings": False}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+from llmrelay.providers.common import path_safe
+
 JSONObject = dict[str, Any]
 
 Role = Literal["user", "model"]
@@ -104,6 +106,7 @@ class GenerateContentRequest(TypedDict, total=False):
 
 def resource_name(model: str) -> str:
     """`gemini-2.5-flash` → `models/gemini-2.5-flash`; `models/…` and `tunedModels/…` names stay as they are."""
+    path_safe(model)
     return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
 
 

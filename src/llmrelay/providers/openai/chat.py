@@ -10,7 +10,6 @@ objects (e.g. runs executed by the gateway itself).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import ClassVar, cast
 
@@ -104,13 +103,26 @@ def rewrite_model(raw: bytes, body: Mapping[str, object], old: str, model: str) 
         return orjson.dumps(out)
     if old == model:
         return raw
-    encoded_old = orjson.dumps(old)
-    if raw.count(b'"model"') == 1:
-        pattern = re.compile(rb'"model"\s*:\s*' + re.escape(encoded_old))
-        spliced, count = pattern.subn(lambda m: m.group(0)[: -len(encoded_old)] + orjson.dumps(model), raw, count=1)
-        if count == 1:
-            return spliced
+    at = raw.find(b'"model"')
+    if at >= 0 and raw.find(b'"model"', at + 7) < 0:
+        value = _value_start(raw, at + 7)
+        encoded_old = orjson.dumps(old)
+        if value >= 0 and raw.startswith(encoded_old, value):
+            return raw[:value] + orjson.dumps(model) + raw[value + len(encoded_old) :]
     return orjson.dumps({**body, "model": model})
+
+
+def _value_start(raw: bytes, at: int) -> int:
+    """Where the value after a key ends at `at` starts (past whitespace and the colon), or -1."""
+    length = len(raw)
+    while at < length and raw[at] in b" \t\r\n":
+        at += 1
+    if at >= length or raw[at] != ord(":"):
+        return -1
+    at += 1
+    while at < length and raw[at] in b" \t\r\n":
+        at += 1
+    return at
 
 
 def map_openai_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
