@@ -29,6 +29,7 @@ from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, to_base64
 from llmrelay.transport.attempt import ErrorMapper
 from llmrelay.transport.pool import Pool
+from llmrelay.transport.sse import LineDecoder, SSEDecoder
 
 A = TypeVar("A")
 
@@ -72,7 +73,8 @@ class Relay:
             upstream = await session.open_stream(adapter, upstream_request)
             translator = adapter.open_stream(req, target)
             estimate = functools.partial(estimate_chat_usage, req, target.model)
-            return StreamResult(translated(upstream, translator, req.include_usage, ctx.record, estimate))
+            decoder = LineDecoder() if getattr(adapter, "stream_framing", "sse") == "lines" else SSEDecoder()
+            return StreamResult(translated(upstream, translator, req.include_usage, ctx.record, estimate, decoder))
         completion = adapter.parse_response(await session.send(adapter, upstream_request), req, target)
         if "usage" not in completion:
             text = "".join(c["message"].get("content") or "" for c in completion["choices"])

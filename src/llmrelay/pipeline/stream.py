@@ -21,7 +21,7 @@ from llmrelay.providers.base import StreamTranslator
 from llmrelay.schemas.chat import ChatCompletionChunk, Usage
 from llmrelay.schemas.stream import DONE, Framing, encode_event
 from llmrelay.transport.attempt import UpstreamStream
-from llmrelay.transport.sse import SSEDecoder
+from llmrelay.transport.sse import LineDecoder, SSEDecoder
 
 _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 _USAGE_MARKERS = (b'"usage":{', b'"usage": {')
@@ -64,12 +64,11 @@ async def translated(
     include_usage: bool,
     record: RequestRecord,
     estimate: Callable[[str], Usage],
+    decoder: SSEDecoder | LineDecoder,
 ) -> AsyncIterator[bytes]:
-    """Decode upstream SSE, translate it, and frame it as OpenAI does whatever the upstream's own ending.
-
-    When the upstream reports no usage, `estimate(completion_text)` counts it offline.
+    """Decode the upstream's events, translate them, and frame them as OpenAI does whatever the
+    upstream's own ending. When the upstream reports no usage, `estimate(completion_text)` counts it.
     """
-    decoder = SSEDecoder()
     framing = Framing(include_usage)
     text: list[str] = []
     complete = False

@@ -67,6 +67,9 @@ class ChatAdapter(Protocol):
 
     `passthrough` adapters speak OpenAI upstream: the relay may then send `build_request`'s bytes and
     relay the upstream's bytes back unchanged, reading only what it needs (usage, errors).
+
+    An adapter whose upstream streams one JSON object per line instead of SSE declares
+    `stream_framing: ClassVar[str] = "lines"`; the relay then feeds its translator line events.
     """
 
     passthrough: ClassVar[bool]

@@ -35,7 +35,7 @@ from codecs import utf_8_decode
 # transport/; re-exported here because this module is where events come from.
 from llmrelay.schemas.sse import SSEEvent
 
-__all__ = ["SSEDecoder", "SSEEvent", "split_events"]
+__all__ = ["LineDecoder", "SSEDecoder", "SSEEvent", "split_events"]
 
 _BOM = "\ufeff"
 
@@ -183,3 +183,39 @@ def split_events(buffer: bytes) -> tuple[list[bytes], bytes]:
             blocks.append(buffer[start : match.start()])
         start = match.end()
     return blocks, buffer[start:]
+
+
+_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
+_SSE_ONLY_FIELDS = ("event:", "id:", "retry:", ":")
+
+
+class LineDecoder:
+    """Line-framed events, for upstreams that write one JSON object per line rather than SSE (BITO):
+    each non-empty line is an event as soon as it ends, with an optional `data:` prefix removed.
+
+        decoder = LineDecoder()
+        decoder.feed(b'{"a": 1}\\ndata: {"a": 2}\\n')   # [SSEEvent('{"a": 1}'), SSEEvent('{"a": 2}')]
+    """
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        *lines, self._buffer = _LINE_ENDS.split(self._buffer + chunk)
+        return [event for line in lines if (event := _line_event(line)) is not None]
+
+    def close(self) -> list[SSEEvent]:
+        line, self._buffer = self._buffer, b""
+        event = _line_event(line)
+        return [] if event is None else [event]
+
+
+def _line_event(line: bytes) -> SSEEvent | None:
+    text = line.decode("utf-8", "replace").strip()
+    if text.startswith("data:"):
+        text = text[5:].strip()
+    elif text.startswith(_SSE_ONLY_FIELDS):
+        return None
+    return SSEEvent(text) if text else None

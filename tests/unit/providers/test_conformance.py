@@ -32,7 +32,7 @@ from llmrelay.providers.base import Target
 from llmrelay.providers.registry import PROVIDERS
 from llmrelay.schemas.chat import ChatRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest
-from llmrelay.transport.sse import SSEDecoder
+from llmrelay.transport.sse import LineDecoder, SSEDecoder
 
 ROOT = Path(__file__).parents[2] / "fixtures" / "providers"
 CASES = sorted(p for p in ROOT.glob("*/*") if p.is_dir())
@@ -95,7 +95,8 @@ def _client_view(case: Path) -> bytes:
     req = _chat_request(case)
     translator = _spec(case).chat.open_stream(req, _target(case))
     framing = Framing(req.include_usage)
-    decoder = SSEDecoder()
+    lines = getattr(_spec(case).chat, "stream_framing", "sse") == "lines"
+    decoder = LineDecoder() if lines else SSEDecoder()
     wire = b""
     try:
         for event in decoder.feed((case / "upstream_stream.sse").read_bytes()) + decoder.close():

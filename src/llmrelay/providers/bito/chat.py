@@ -24,6 +24,8 @@ from llmrelay.schemas.chat import ChatCompletion, ChatRequest
 
 class BitoChat:
     passthrough: ClassVar[bool] = False
+    stream_framing: ClassVar[str] = "lines"
+    """BITO writes one JSON object per line, `data:` optional and blank lines often missing (reference §6)."""
 
     def build_request(self, req: ChatRequest, target: Target) -> UpstreamRequest:
         body = orjson.dumps(bito_body(req, target))

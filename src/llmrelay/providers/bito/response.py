@@ -8,11 +8,10 @@ optional, blank lines between events may be missing — ending with a `[DONE]` l
 Two ways in:
 
 - `parse_response` reads a whole response body line by line, so it takes every framing BITO uses;
-- `BitoStream` is fed the transport's SSE events. When BITO leaves out the blank lines, the SSE decoder
-  joins its `data:` lines into one event with `\n` (WHATWG rule) and dispatches it only at EOF, so
-  each event's data is split into lines here. Bare JSON lines (no `data:`) never reach an adapter: the
-  decoder reads them as unknown fields and drops them, so a stream that yields no event at all ends
-  with an UpstreamProtocolError rather than an empty answer.
+- `BitoStream` is fed line events (`BitoChat.stream_framing = "lines"`: one event per line, as soon as
+  it ends, `data:` optional). It also takes SSE events whose data joins several lines with `\n` (an
+  SSE decoder's reading of BITO lines without blank lines), splitting them again. A stream that
+  yields no line at all ends with an UpstreamProtocolError rather than an empty answer.
 
     >>> BitoStream(req, "Claude Sonnet 3.7").feed(SSEEvent('{"choices":[{"text":"Hi"}]}'))[0]["choices"][0]["delta"]
     {'role': 'assistant', 'content': 'Hi'}
@@ -133,9 +132,7 @@ class BitoStream:
         if self._finished:
             return []
         if not self._seen:
-            raise UpstreamProtocolError(
-                "The BITO upstream's stream carried no 'data:' line (bare JSON lines cannot be read as SSE)."
-            )
+            raise UpstreamProtocolError("The BITO upstream's stream ended without a single line of answer.")
         return self._finish()  # EOF without [DONE]: BITO's answer is over all the same (reference §6)
 
     @property

@@ -17,7 +17,7 @@ from llmrelay.providers.bito import BitoChat
 from llmrelay.providers.bito.errors import map_bito_error
 from llmrelay.schemas.chat import ChatCompletionChunk, ChatRequest
 from llmrelay.schemas.sse import SSEEvent
-from llmrelay.transport.sse import SSEDecoder
+from llmrelay.transport.sse import LineDecoder
 
 TARGET = Target(provider="b", base_url="http://127.0.0.1:9", model="o3-mini High", api_key="tok")
 REQ = ChatRequest.parse(b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}', request_id="r1")
@@ -29,9 +29,11 @@ def line(text: str) -> bytes:
 
 
 def run(wire: bytes, splits: list[int] | None = None) -> list[ChatCompletionChunk]:
-    """What BitoStream yields for `wire`, read in pieces cut at `splits`, as pipeline.stream drives it."""
+    """What BitoStream yields for `wire`, read in pieces cut at `splits`, as pipeline.stream drives it
+    (with the line decoder BitoChat.stream_framing asks for)."""
+    assert BitoChat.stream_framing == "lines"
     translator = BitoChat().open_stream(REQ, TARGET)
-    decoder = SSEDecoder()
+    decoder = LineDecoder()
     cuts = [0, *sorted(set(splits or [])), len(wire)]
     out: list[ChatCompletionChunk] = []
     for start, end in itertools.pairwise(cuts):
@@ -106,9 +108,13 @@ def test_error_after_text_in_one_event_is_raised_on_the_next_call() -> None:
         translator.close()
 
 
-def test_stream_with_no_event_is_an_error_not_an_empty_answer() -> None:
-    with pytest.raises(UpstreamProtocolError, match="no 'data:' line"):
-        run(b'{"choices":[{"text":"bare"}]}\n[DONE]\n')
+def test_bare_json_lines_stream_as_they_come() -> None:
+    assert content(run(b'{"choices":[{"text":"ba"}]}\n{"choices":[{"text":"re"}]}\n[DONE]\n', [5, 30])) == "bare"
+
+
+def test_stream_with_no_line_is_an_error_not_an_empty_answer() -> None:
+    with pytest.raises(UpstreamProtocolError, match="without a single line"):
+        run(b"\n\n")
 
 
 def parse(body: bytes) -> dict[str, Any]:
