@@ -73,7 +73,7 @@ def test_models_list_and_retrieve(client: openai.OpenAI, gateway: Server) -> Non
     assert_valid(raw, "ListModelsResponse")
     by_id = {m["id"]: m for m in raw["data"]}
     assert by_id["fast"]["owned_by"] == "up"
-    assert by_id["fast"]["capabilities"] == {"chat": True, "completions": True, "embeddings": True}
+    assert by_id["fast"]["capabilities"] == {"chat": True, "completions": True, "embeddings": True, "images": True}
     assert {m.id for m in client.models.list()} == set(by_id)
     model = client.models.retrieve("accounts/fireworks/models/x")
     assert model.id == "accounts/fireworks/models/x" and model.owned_by == "up"

@@ -20,6 +20,7 @@ from llmrelay.api.sse import EventStreamResponse
 from llmrelay.api.v1.chat import chat
 from llmrelay.api.v1.completions import completions
 from llmrelay.api.v1.embeddings import embeddings
+from llmrelay.api.v1.images import images
 from llmrelay.errors import InvalidRequestError, RelayError
 from llmrelay.pipeline.relay import JSONResult, StreamResult
 
@@ -81,6 +82,12 @@ async def create_embeddings(gateway: Gateway, scope: Scope, receive: Receive, se
     await _send_json(send, result.body)
 
 
+async def create_images(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    body = await read_body(receive)
+    result = await images(gateway, _header(scope, b"authorization"), body, record_of(scope))
+    await _send_json(send, result.body)
+
+
 async def _send_json(send: Send, body: bytes) -> None:
     headers = [_JSON, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -91,6 +98,7 @@ ROUTES: Mapping[tuple[str, str], Handler] = {
     ("POST", "/v1/chat/completions"): chat_completions,
     ("POST", "/v1/embeddings"): create_embeddings,
     ("POST", "/v1/completions"): create_completion,
+    ("POST", "/v1/images/generations"): create_images,
 }
 
 

@@ -23,6 +23,7 @@ from llmrelay.pipeline.context import Principal, RequestRecord
 from llmrelay.pipeline.relay import Relay
 from llmrelay.pipeline.routing import Router
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
+from llmrelay.transport.catalog import Catalog, catalogs_from_config
 from llmrelay.transport.pool import Pool
 
 T = TypeVar("T")
@@ -36,18 +37,22 @@ class Gateway:
     auth: Authenticator
     relay: Relay
     accounting: Accounting
+    catalogs: tuple[Catalog, ...] = ()
 
     @classmethod
     def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
-        router = Router(config, registry)
-        pool = Pool(router.upstream_specs())
+        catalogs = catalogs_from_config(config)
+        router = Router(config, registry, catalogs)
+        pool = Pool({**router.upstream_specs(), **{c.name: c.upstream_spec() for c in catalogs}})
         master = config.auth.master_key.get_secret_value() if config.auth.master_key else None
         auth = Authenticator(master or None)
-        accounting = Accounting({name: p.type for name, p in config.providers.items()})
-        return cls(config, router, pool, auth, Relay(router, pool, auth), accounting)
+        accounting = Accounting({name: p.type for name, p in config.providers.items()}, catalogs)
+        return cls(config, router, pool, auth, Relay(router, pool, auth), accounting, catalogs)
 
     async def start(self) -> None:
         await self.pool.open()
+        # Each waits (bounded) for its first fetch; one that fails keeps retrying in the background.
+        await asyncio.gather(*(catalog.start() for catalog in self.catalogs))
         loop = asyncio.get_running_loop()
         # genai-prices costs ~0.1 s to import: load it beside the event loop, not on a request. Then
         # freeze what start-up allocated (framework, tables, price data): the collector stops
@@ -55,6 +60,8 @@ class Gateway:
         loop.run_in_executor(None, prices.preload).add_done_callback(lambda _: loop.call_soon_threadsafe(gc.freeze))
 
     async def stop(self) -> None:
+        for catalog in self.catalogs:
+            await catalog.stop()
         await self.pool.close()
 
 

@@ -1,4 +1,4 @@
-"""GET /health: liveness plus what is configured (no URLs, no keys)."""
+"""GET /health: liveness plus what is configured (no URLs, no keys), and each model catalog's state."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ async def health(request: Request) -> Response:
         "skipped_providers": gateway.router.skipped,
         "models": len(gateway.router.models()),
     }
+    if gateway.catalogs:
+        body["catalogs"] = {catalog.name: catalog.status() for catalog in gateway.catalogs}
     upstreams = {name: dict(status) for name, u in gateway.pool.upstreams().items() if (status := u.status())}
     if upstreams:
         body["upstreams"] = upstreams

@@ -8,6 +8,7 @@
 | POST   | /v1/chat/completions         | api.v1.chat.create_chat_completion (fast lane) |
 | POST   | /v1/embeddings               | api.v1.embeddings.create_embeddings (fast lane) |
 | POST   | /v1/completions              | api.v1.completions.create_completion (fast lane) |
+| POST   | /v1/images/generations       | api.v1.images.create_images (fast lane) |
 | GET    | /docs, /openapi.json         | FastAPI                        |
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from llmrelay.api import ops
-from llmrelay.api.v1 import chat, completions, embeddings, models
+from llmrelay.api.v1 import chat, completions, embeddings, images, models
 
 
 def include(app: FastAPI) -> None:
@@ -25,3 +26,4 @@ def include(app: FastAPI) -> None:
     app.include_router(chat.router, tags=["chat"])
     app.include_router(embeddings.router, tags=["embeddings"])
     app.include_router(completions.router, tags=["completions"])
+    app.include_router(images.router, tags=["images"])

@@ -72,13 +72,14 @@ def load(path: str | None = None, *, env: Mapping[str, str] | None = None, cwd: 
     expanded = _expand(raw, env, source, "")
     if "LOG_LEVEL" in env:
         expanded["log_level"] = env["LOG_LEVEL"].strip().upper()
-    return validate(expanded, source)
+    return validate(expanded, source, env=env)
 
 
-def validate(raw: Mapping[str, Any], source: str) -> Config:
-    """Validate a parsed config and its cross-references; ConfigError names the first problem."""
+def validate(raw: Mapping[str, Any], source: str, *, env: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed config and its cross-references, and read template folders (`${VAR}` from
+    `env`, default the process environment); ConfigError names the first problem."""
     try:
-        config = Config.model_validate({**raw, "source": source})
+        config = Config.model_validate({**raw, "source": source, "templates": {}})
     except ValidationError as exc:
         err = exc.errors()[0]
         key = _dotted(err["loc"])
@@ -98,7 +99,19 @@ def validate(raw: Mapping[str, Any], source: str) -> Config:
         for j, fallback in enumerate(model.fallbacks):
             if fallback not in names:
                 raise ConfigError(source, f"models[{i}].fallbacks[{j}]", f"no model is named {fallback!r}")
-    return config
+    return _with_templates(config, raw, env)
+
+
+def _with_templates(config: Config, raw: Mapping[str, Any], env: Mapping[str, str] | None) -> Config:
+    """The config with its template providers' folders read (a relative `dir` is the config file's)."""
+    if "templates" in raw:
+        raise ConfigError(config.source, "templates", "unknown key (template folders are read from providers' `dir`)")
+    # Imported here: config/templates.py imports this module.
+    from llmrelay.config.templates import read_templates
+
+    base = Path.cwd() if config.source == EMBEDDED_DEFAULT else Path(config.source).parent
+    templates = read_templates(config, os.environ if env is None else env, base)
+    return config.model_copy(update={"templates": templates}) if templates else config
 
 
 def _embedded_text() -> str:

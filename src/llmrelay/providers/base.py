@@ -18,6 +18,7 @@ from llmrelay.errors import UpstreamError
 from llmrelay.schemas.chat import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, EmbeddingsResponse
+from llmrelay.schemas.images import ImagesRequest, ImagesResponse
 from llmrelay.schemas.sse import SSEEvent
 
 
@@ -104,5 +105,22 @@ class CompletionsAdapter(Protocol):
     (JSON or SSE) goes to the client unchanged."""
 
     def build_request(self, req: CompletionRequest, target: Target) -> UpstreamRequest: ...
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...
+
+
+class ImagesAdapter(Protocol):
+    """Image generation (`POST /v1/images/generations`) through one upstream wire format.
+
+    A `passthrough` adapter's upstream speaks OpenAI: its reply goes to the client unchanged. Otherwise
+    `parse_response` builds OpenAI's `ImagesResponse` from the upstream's reply. Adapters cannot fetch
+    anything, so one whose upstream only returns URLs rejects `response_format: b64_json` with a 400.
+    """
+
+    passthrough: ClassVar[bool]
+
+    def build_request(self, req: ImagesRequest, target: Target) -> UpstreamRequest: ...
+
+    def parse_response(self, body: bytes, req: ImagesRequest, target: Target) -> ImagesResponse: ...
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError: ...

@@ -4,7 +4,7 @@ Adding a provider is a module, its fixtures and one line here. A capability an a
 `None`, and the relay turns a call for it into one clear 400 before any I/O.
 
     >>> PROVIDERS["openai"].capabilities()
-    {'chat': True, 'completions': True, 'embeddings': True}
+    {'chat': True, 'completions': True, 'embeddings': True, 'images': True}
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llmrelay.providers.anthropic import AnthropicChat
-from llmrelay.providers.base import ChatAdapter, CompletionsAdapter, EmbeddingsAdapter
+from llmrelay.providers.base import ChatAdapter, CompletionsAdapter, EmbeddingsAdapter, ImagesAdapter
 from llmrelay.providers.bito import DEFAULT_MODELS as BITO_MODELS
 from llmrelay.providers.bito import BitoChat
 from llmrelay.providers.cohere import CohereChat, CohereEmbeddings
 from llmrelay.providers.gemini import GeminiChat, GeminiEmbeddings
-from llmrelay.providers.openai import OpenAIChat, OpenAICompletions, OpenAIEmbeddings
+from llmrelay.providers.ideogram import IdeogramImages
+from llmrelay.providers.openai import OpenAIChat, OpenAICompletions, OpenAIEmbeddings, OpenAIImages
+from llmrelay.providers.recraft import RecraftImages
+from llmrelay.providers.template import TemplateChat
 from llmrelay.providers.workers_ai import WorkersAIChat, WorkersAIEmbeddings
 
 
@@ -28,6 +31,7 @@ class ProviderSpec:
     chat: ChatAdapter | None = None
     embeddings: EmbeddingsAdapter | None = None
     completions: CompletionsAdapter | None = None
+    images: ImagesAdapter | None = None
     default_models: tuple[str, ...] = ()
     """Model names the router lists for a provider of this type that has no model entries of its own."""
 
@@ -36,6 +40,7 @@ class ProviderSpec:
             "chat": self.chat is not None,
             "completions": self.completions is not None,
             "embeddings": self.embeddings is not None,
+            "images": self.images is not None,
         }
 
 
@@ -45,6 +50,7 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         chat=OpenAIChat(),
         embeddings=OpenAIEmbeddings(),
         completions=OpenAICompletions(),
+        images=OpenAIImages(),
     ),
     "bito": ProviderSpec(
         default_base_url="https://bitoai.bito.ai",
@@ -74,5 +80,9 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         chat=WorkersAIChat(),
         embeddings=WorkersAIEmbeddings(),
     ),
+    "ideogram": ProviderSpec(default_base_url="https://api.ideogram.ai", images=IdeogramImages()),
+    "recraft": ProviderSpec(default_base_url="https://external.api.recraft.ai/v1", images=RecraftImages()),
+    # The base URL is the template's (metadata.json scheme + host), unless the provider sets `base_url`.
+    "template": ProviderSpec(default_base_url="", chat=TemplateChat()),
     # one entry per provider type, in the order they were added
 }

@@ -74,15 +74,15 @@ def test_models_list_and_capabilities() -> None:
 
 
 def test_unserved_type_in_a_file_is_a_config_error() -> None:
-    raw = {"providers": {"c": {"type": "catalog", "url": "http://127.0.0.1:1/models"}}}
+    raw = {"providers": {"c": {"type": "cohere"}}}
     with pytest.raises(ConfigError) as caught:
-        router(raw)
+        Router(validate(raw, "test.yaml"), registry={})  # a registry that does not serve the type
     assert caught.value.key == "providers.c.type"
 
 
 def test_unserved_type_auto_detected_is_skipped() -> None:
-    raw = {"providers": {"c": {"type": "catalog", "url": "http://127.0.0.1:1/models"}}}
-    r = Router(validate(raw, "<embedded default>"))
+    raw = {"providers": {"c": {"type": "cohere"}}}
+    r = Router(validate(raw, "<embedded default>"), registry={})
     assert "c" in r.skipped and r.models() == []
 
 
@@ -92,5 +92,5 @@ def test_a_model_entry_narrows_its_capabilities() -> None:
         "models": [{"name": "chat-only", "provider": "a", "capabilities": {"embeddings": False}}],
     }
     entry = router(raw).model("chat-only")
-    assert entry.capabilities == {"chat": True, "completions": True, "embeddings": False}
+    assert entry.capabilities == {"chat": True, "completions": True, "embeddings": False, "images": True}
     assert router(raw).plan("chat-only").first.narrowed == {"embeddings": False}

@@ -13,8 +13,11 @@ tests/fixtures/providers/<provider type>/<case>/ holding `SOURCE` (where the sha
 - `embeddings_request.json` + `upstream_embeddings_request.json`: embeddings request translation
 - `embeddings_request.json` + `upstream_embeddings_response.json` + `embeddings_response.json`:
   embeddings reply translation
+- `images_request.json` + `upstream_images_request.json`: image generation request translation (a
+  multipart body is compared as exact bytes, `"body"`)
+- `images_request.json` + `upstream_images_response.json` + `images_response.json`: image reply translation
 
-Requests are parsed with `created = 1733011200` and `request_id = "fixture"`, so a reply an adapter
+Requests are parsed with `created = 1733011200` (image requests too) and `request_id = "fixture"`, so a reply an adapter
 builds itself has `"created": 1733011200` and, when it must invent an id, `"id": "chatcmpl-fixture"`.
 """
 
@@ -32,6 +35,7 @@ from llmrelay.providers.base import Target
 from llmrelay.providers.registry import PROVIDERS
 from llmrelay.schemas.chat import ChatRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest
+from llmrelay.schemas.images import ImagesRequest
 from llmrelay.transport.sse import LineDecoder, SSEDecoder
 
 ROOT = Path(__file__).parents[2] / "fixtures" / "providers"
@@ -126,7 +130,7 @@ def test_error_mapping(case: Path) -> None:
     upstream, expected = _json(case / "upstream_error.json"), _json(case / "openai_error.json")
     body = upstream["body"] if isinstance(upstream["body"], str) else json.dumps(upstream["body"])
     spec = _spec(case)
-    adapter = spec.chat or spec.embeddings
+    adapter = spec.chat or spec.embeddings or spec.images
     error = adapter.map_error(upstream["status"], upstream.get("headers", {}), body.encode())
     assert error.status_code == expected["status"]
     assert error.to_body() == expected["body"]
@@ -150,3 +154,20 @@ def test_embeddings_response_translation(case: Path) -> None:
     body = (case / "upstream_embeddings_response.json").read_bytes()
     parsed = _spec(case).embeddings.parse_response(body, _embeddings_request(case), _target(case))
     assert parsed == _json(case / "embeddings_response.json")
+
+
+def _images_request(case: Path) -> ImagesRequest:
+    return ImagesRequest.parse((case / "images_request.json").read_bytes(), created=CREATED)
+
+
+@pytest.mark.parametrize("case", _with("images_request.json", "upstream_images_request.json"))
+def test_images_request_translation(case: Path) -> None:
+    built = _spec(case).images.build_request(_images_request(case), _target(case))
+    _check_built(built, _json(case / "upstream_images_request.json"))
+
+
+@pytest.mark.parametrize("case", _with("images_request.json", "upstream_images_response.json", "images_response.json"))
+def test_images_response_translation(case: Path) -> None:
+    body = (case / "upstream_images_response.json").read_bytes()
+    parsed = _spec(case).images.parse_response(body, _images_request(case), _target(case))
+    assert parsed == _json(case / "images_response.json")
