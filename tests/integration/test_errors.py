@@ -167,3 +167,11 @@ def test_unknown_route_and_method(gateway: Server) -> None:
     response = httpx.get(f"{gateway.base_url}{CHAT}")
     assert response.status_code == 405
     error_of(response)
+
+
+def test_unknown_provider_pin_is_404_provider_not_found(gateway: Server, fake: FakeOpenAI) -> None:
+    response = post(gateway, {"model": "fast", "messages": HELLO, "provider": "nowhere"})
+    assert response.status_code == 404
+    error = error_of(response)
+    assert (error["code"], error["param"]) == ("provider_not_found", "provider")
+    assert fake.requests == []

@@ -21,7 +21,7 @@ from fnmatch import translate
 
 from llmrelay.config.load import EMBEDDED_DEFAULT, ConfigError
 from llmrelay.config.model import Config, ProviderConfig
-from llmrelay.errors import InvalidRequestError, ModelNotFoundError
+from llmrelay.errors import ModelNotFoundError, NotFoundError
 from llmrelay.pipeline.catalog_routes import CatalogRoutes, check_catalog_config
 from llmrelay.providers.base import Target
 from llmrelay.providers.catalog import CatalogView
@@ -180,9 +180,24 @@ class Router:
         for pattern, candidate in self._patterns:
             if pattern.match(model):
                 return Plan(model, (self._ad_hoc(candidate, model, model),))
-        raise ModelNotFoundError(
-            f"The model '{model}' does not exist or is not served by this gateway. GET /v1/models lists the models.",
-            param="model",
+        raise ModelNotFoundError(self._not_found(model), param="model")
+
+    def _not_found(self, model: str) -> str:
+        """Say what was tried, so the client (or the operator reading the log) sees why nothing matched."""
+        tried = ["no model entry has that name"]
+        if self._catalogs:
+            tried.append(f"no catalog lists it ({', '.join(sorted(self._catalogs.names))})")
+        prefix = model.partition("/")[0]
+        if "/" in model:
+            tried.append(f"'{prefix}' is not a configured provider")
+        patterns = [p for provider in self._providers.values() for p in provider.config.match]
+        tried.append(
+            f"no provider's match pattern fits ({', '.join(patterns)})"
+            if patterns
+            else "no provider has match patterns"
+        )
+        return (
+            f"The model '{model}' is not served by this gateway: {'; '.join(tried)}. GET /v1/models lists the models."
         )
 
     def _from_catalog(self, model: str, only: str | None = None) -> Plan | None:
@@ -204,9 +219,11 @@ class Router:
     def _pinned(self, model: str, provider: str) -> Plan:
         chosen = self._providers.get(provider)
         if chosen is None:
-            known = ", ".join(sorted(self._providers)) or "none"
-            raise InvalidRequestError(
-                f"Unknown provider '{provider}'. Configured providers: {known}.", param="provider", code="invalid_value"
+            known = ", ".join(sorted([*self._providers, *self._catalogs.names])) or "none"
+            raise NotFoundError(
+                f"The provider '{provider}' named in the request is not configured. Configured providers: {known}.",
+                param="provider",
+                code="provider_not_found",
             )
         group = [d for d in self._groups.get(model, ()) if d.target.provider == provider]
         if group:

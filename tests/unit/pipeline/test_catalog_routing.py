@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from llmrelay.config.load import ConfigError, validate
-from llmrelay.errors import InvalidRequestError, ModelNotFoundError
+from llmrelay.errors import ModelNotFoundError, NotFoundError
 from llmrelay.pipeline.accounting import Accounting
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.pipeline.routing import Router
@@ -140,8 +140,9 @@ def test_pinning_a_catalog() -> None:
     with pytest.raises(ModelNotFoundError) as caught:
         r.plan("gpt-4.1", "eliza")
     assert "catalog 'eliza' does not list" in caught.value.message
-    with pytest.raises(InvalidRequestError):
+    with pytest.raises(NotFoundError) as unknown:
         r.plan("gpt-4o-mini", "nobody")
+    assert unknown.value.code == "provider_not_found"
 
 
 def test_models_and_model() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from llmrelay.config.load import ConfigError, validate
-from llmrelay.errors import InvalidRequestError, ModelNotFoundError
+from llmrelay.errors import ModelNotFoundError, NotFoundError
 from llmrelay.pipeline.routing import Router
 
 BASE: dict[str, Any] = {
@@ -56,14 +56,36 @@ def test_provider_pin_prefix_and_match() -> None:
     assert r.plan("gpt-4.1-nano").first.target.provider == "a"
 
 
-def test_unknown_model_and_provider() -> None:
+def test_unknown_model_says_what_was_tried() -> None:
     with pytest.raises(ModelNotFoundError) as caught:
-        router().plan("nope")
-    assert caught.value.to_body()["error"]["code"] == "model_not_found"
-    assert caught.value.param == "model"
-    with pytest.raises(InvalidRequestError) as pinned:
+        router().plan("x/nope")
+    error = caught.value
+    assert (error.status_code, error.code, error.param) == (404, "model_not_found", "model")
+    assert "no model entry" in error.message
+    assert "'x' is not a configured provider" in error.message
+    assert "gpt-*" in error.message
+
+
+def test_unknown_provider_pin_is_404_provider_not_found() -> None:
+    with pytest.raises(NotFoundError) as pinned:
         router().plan("m", "zzz")
-    assert pinned.value.param == "provider"
+    assert (pinned.value.status_code, pinned.value.code, pinned.value.param) == (404, "provider_not_found", "provider")
+    assert "a, b" in pinned.value.message
+
+
+def test_selection_order_pin_then_exact_then_prefix_then_match() -> None:
+    raw = {
+        "providers": {
+            "a": {"type": "openai", "base_url": "http://127.0.0.1:1/v1", "match": ["gpt-*", "b/*"]},
+            "b": {"type": "openai", "base_url": "http://127.0.0.1:2/v1"},
+        },
+        "models": [{"name": "gpt-exact", "provider": "b", "model": "up-exact"}],
+    }
+    r = router(raw)
+    assert r.plan("gpt-exact", "a").first.target.provider == "a"  # the body's provider field wins
+    assert r.plan("gpt-exact").first.target.model == "up-exact"  # then an exact entry, before match
+    assert r.plan("b/thing").first.target.provider == "b"  # then PROVIDER/MODEL, before match
+    assert r.plan("gpt-other").first.target.provider == "a"  # then match patterns
 
 
 def test_models_list_and_capabilities() -> None:
