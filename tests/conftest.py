@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -47,8 +48,12 @@ def closed_port() -> int:
 
 
 def gateway_config(upstream_url: str, **overrides: Any) -> dict[str, Any]:
-    """The standard test config: one fake upstream under several names, plus broken ones."""
+    """The standard test config: one fake upstream under several names, plus broken ones.
+
+    Each config gets its own SQLite file, so no gateway sees another's keys or usage records.
+    """
     config: dict[str, Any] = {
+        "database": f"sqlite:///{tempfile.mkdtemp(prefix='llmrelay-test-')}/llmrelay.db",
         "providers": {
             "up": {"type": "openai", "base_url": f"{upstream_url}/v1", "api_key": UPSTREAM_KEY},
             "slow": {"type": "openai", "base_url": f"{upstream_url}/v1", "api_key": UPSTREAM_KEY, "timeout": 0.5},

@@ -53,7 +53,10 @@ def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS)
             expose_headers=["x-request-id"],
         )
     return EdgeMiddleware(
-        FastLane(app, gateway), max_body=config.server.max_request_bytes, cost=gateway.accounting.cost
+        FastLane(app, gateway),
+        max_body=config.server.max_request_bytes,
+        cost=gateway.accounting.cost,
+        usage=gateway.usage.submit if gateway.usage else None,
     )
 
 

@@ -1,7 +1,8 @@
-"""The command line: `llmrelay serve` and `llmrelay check-config`.
+"""The command line: `llmrelay serve`, `llmrelay check-config`, `usage`, and `keys` / `db` (cli_keys.py).
 
 $ llmrelay serve --config llmrelay.yaml --port 8080 --workers 2
 $ llmrelay check-config llmrelay.yaml      # exit 0 when valid, 2 with `FILE: KEY: PROBLEM` otherwise
+$ llmrelay usage --since 7d --group-by model [--json]
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from typing import Annotated
 
 import typer
 
+from llmrelay.cli_keys import db_cli, keys_cli
 from llmrelay.config.load import ConfigError, hand_off, load
 from llmrelay.config.model import Config
 
 CONFIG_ERROR_EXIT = 2
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="llmrelay: an OpenAI-compatible LLM gateway.")
+cli.add_typer(keys_cli, name="keys")
+cli.add_typer(db_cli, name="db")
 
 
 def _load_checked(path: str | None) -> Config:
@@ -79,6 +83,60 @@ def check_config(path: Annotated[str, typer.Argument(help="The config file to ch
     """Validate a config file without starting: exit 0 when valid, 2 with the problem otherwise."""
     loaded = _load_checked(path)
     typer.echo(f"{path}: ok ({len(loaded.providers)} providers, {len(loaded.models)} models)")
+
+
+@cli.command()
+def usage(
+    config: Annotated[str | None, typer.Option("--config", "-c", help="Config file (its `database:` is read).")] = None,
+    key: Annotated[str | None, typer.Option(help="Only this key id.")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model (the public name).")] = None,
+    provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this time: ISO 8601 (UTC unless offset), or 7d / 24h.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601).")] = None,
+    group_by: Annotated[str | None, typer.Option("--group-by", help="day, key, model or provider.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the /admin/usage JSON object.")] = False,
+) -> None:
+    """Requests, tokens and cost from the usage records, as GET /admin/usage answers them."""
+    import asyncio
+
+    import orjson
+
+    from llmrelay.api.admin.usage import group_by_of, summary, usage_filter
+    from llmrelay.errors import InvalidRequestError
+    from llmrelay.storage.db import Database
+    from llmrelay.storage.usage import UsageStore
+
+    loaded = _load_checked(config)
+    try:
+        where = usage_filter(key=key, model=model, provider=provider, since=since, until=until)
+        grouping = group_by_of(group_by)
+    except InvalidRequestError as exc:
+        typer.echo(f"llmrelay: {exc.message}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+
+    async def read() -> dict[str, object]:
+        db = Database(loaded.database)
+        try:
+            await db.upgrade()
+            return await summary(UsageStore(db.engine), where, grouping)
+        finally:
+            await db.close()
+
+    body = asyncio.run(read())
+    typer.echo(orjson.dumps(body).decode() if as_json else _usage_table(body))
+
+
+def _usage_table(body: dict[str, object]) -> str:
+    columns = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")
+    groups = body["groups"] if isinstance(body["groups"], list) else []
+    rows = [(str(g["group"] or "-"), *(g[c] for c in columns)) for g in groups]
+    totals = body["totals"] if isinstance(body["totals"], dict) else {}
+    rows.append(("total", *(totals[c] for c in columns)))
+    lines = [f"{'group':<24}{'requests':>10}{'prompt':>12}{'completion':>12}{'total':>12}{'cost_usd':>16}"]
+    lines += [f"{n:<24}{r:>10}{p:>12}{c:>12}{t:>12}{usd:>16.6f}" for n, r, p, c, t, usd in rows]
+    return "\n".join(lines)
 
 
 def _is_loopback(host: str) -> bool:

@@ -10,6 +10,9 @@ RelayError                          any failure rendered as OpenAI's error envel
 │   └── ModelNotFoundError          unknown model (`code: model_not_found`)
 ├── RequestTooLargeError     413    body over the configured limit
 ├── RateLimitError           429    our own limits (retry-after kept)
+│   └── InsufficientQuotaError      the key's budget is spent (`insufficient_quota`)
+├── StorageUnavailableError  503    the database is down and the answer is not cached
+│   └── LimitsUnavailableError      Redis is down and `limits.redis_failure` is `closed`
 └── UpstreamError                   the upstream failed; `retryable` says whether another try may help
     ├── UpstreamStatusError         the upstream answered 4xx/5xx: its status and message are kept
     ├── UpstreamUnreachableError 502 connection refused / reset before any response
@@ -202,3 +205,25 @@ def _type_for_status(status: int) -> str:
 
 class ServerError(RelayError):
     """A bug in the gateway itself (500); the details go to the log, not to the client."""
+
+
+class InsufficientQuotaError(RateLimitError):
+    """429 `insufficient_quota`: the key's budget for its period is spent (OpenAI's type and code)."""
+
+    type = "insufficient_quota"
+    default_code = "insufficient_quota"
+
+
+class StorageUnavailableError(RelayError):
+    """503: the gateway's database is unreachable and the answer is not cached (e.g. a key seen first)."""
+
+    status = 503
+    type = "server_error"
+    default_code = "storage_unavailable"
+    retryable = True
+
+
+class LimitsUnavailableError(StorageUnavailableError):
+    """503: the shared rate-limit counters (Redis) cannot be reached and the config says fail closed."""
+
+    default_code = "rate_limits_unavailable"

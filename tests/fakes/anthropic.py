@@ -17,9 +17,6 @@ after some events, then the end, as the API does when it overloads mid-stream). 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import threading
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +26,10 @@ from starlette.types import Receive, Scope, Send
 from tests.fakes.anthropic_validate import AnthropicError, check_headers, validate_messages
 from tests.fakes.anthropic_wire import message_body, plan_answer, sse, stream_events
 from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
-from tests.fakes.openai import CutStream, RecordedRequest, Status
+from tests.fakes.recorder import CutStream as CutStream
+from tests.fakes.recorder import RecordedRequest as RecordedRequest
+from tests.fakes.recorder import Recorder
+from tests.fakes.recorder import Status as Status
 
 DEFAULT_MODELS = frozenset({"claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"})
 _ROUTE = ("POST", "/v1/messages")
@@ -64,42 +64,13 @@ def default_error(code: int) -> AnthropicError:
     return _DEFAULT_ERRORS.get(code) or AnthropicError(code, "api_error", f"Fake upstream error {code}.")
 
 
-class FakeAnthropic:
+class FakeAnthropic(Recorder[Directive, RecordedRequest]):
     """The fake upstream; serve `.app` with `serve_in_thread` and inspect `.requests`."""
 
     def __init__(self, api_key: str = "sk-ant-test", models: frozenset[str] = DEFAULT_MODELS) -> None:
+        super().__init__(RecordedRequest)
         self.api_key = api_key
         self.models = models
-        self.disconnected = threading.Event()
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Directive] = deque()
-        self._counter = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Directive) -> None:
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-        self.disconnected.clear()
-
-    def _record(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[Any, Directive | None, int]:
-        try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            payload = None
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], headers, body, payload))
-            directive = self._plan.popleft() if self._plan else None
-            return payload, directive, next(self._counter)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +79,8 @@ class FakeAnthropic:
         if body is None:
             return
         headers = header_dict(scope)
-        payload, directive, number = self._record(scope, headers, body)
+        request, directive, number = self.record(scope, headers, body, takes_directive=True)
+        payload = request.json
         error = (
             None if (scope["method"], scope["path"]) == _ROUTE else AnthropicError(404, "not_found_error", "Not Found")
         )

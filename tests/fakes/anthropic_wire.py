@@ -19,18 +19,12 @@ from typing import Any
 
 import orjson
 
+from tests.fakes.samples import sample_of
+
 TEXT_PIECES = ("Hello", " from", " fake", " Claude")
 THINKING = "The user wants a greeting."
 SIGNATURE = "sig-fake-0001"
 JSONObject = dict[str, Any]
-_SAMPLES: dict[str, object] = {
-    "string": "Oslo",
-    "integer": 1,
-    "number": 1.5,
-    "boolean": True,
-    "array": [],
-    "object": {},
-}
 
 
 @dataclass(frozen=True)
@@ -98,7 +92,7 @@ def sample_input(schema: JSONObject) -> JSONObject:
     values: JSONObject = {}
     for name in names:
         prop = properties.get(name) or {}
-        values[name] = prop["enum"][0] if prop.get("enum") else _SAMPLES.get(str(prop.get("type")), "Oslo")
+        values[name] = prop["enum"][0] if prop.get("enum") else sample_of(prop.get("type"))
     return values
 
 

@@ -20,17 +20,17 @@ with no blank line: the reference's example), ``sse`` (blank lines between event
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
+from tests.fakes.recorder import RecordedRequest as RecordedRequest
+from tests.fakes.recorder import Recorder
+from tests.fakes.recorder import Status as Status
 
 PATH = "/ai/v2/chat/"
 TEXT_PIECES = ("Hello", " from", " fake", " BITO")
@@ -65,24 +65,6 @@ _STATUS_BODIES: Mapping[int, dict[str, Any]] = {
     500: {"status": 3, "response": "Whoops, something went wrong."},
     503: {"status": 3, "response": "Service is busy, please try again later."},
 }
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-
-
-@dataclass(frozen=True)
-class Status:
-    """Answer with this status; the default body is BITO's error object for it."""
-
-    code: int
-    body: bytes | Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,45 +142,16 @@ def _line(payload: bytes, framing: Framing) -> bytes:
     return b"data: " + payload + (b"\n\n" if framing == "sse" else b"\n")
 
 
-class FakeBito:
+class FakeBito(Recorder[Directive, RecordedRequest]):
     """The fake upstream; serve ``.app`` with ``serve_in_thread`` and inspect ``.requests``."""
 
     def __init__(
         self, token: str = "bito-test-token", framing: Framing = "lines", model_ids: frozenset[int] = KNOWN_MODEL_IDS
     ) -> None:
+        super().__init__(RecordedRequest)
         self.token = token
         self.framing: Framing = framing
         self.model_ids = model_ids
-        self.disconnected = threading.Event()
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Directive] = deque()
-        self._counter = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Directive) -> None:
-        """Queue directives; each chat request consumes the next one."""
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-        self.disconnected.clear()
-
-    def _record(self, scope: Scope, headers: dict[str, str], body: bytes) -> Directive | None:
-        try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            payload = None
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], headers, body, payload))
-            return self._plan.popleft() if self._plan and scope["path"] == PATH else None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI application."""
@@ -208,7 +161,7 @@ class FakeBito:
         if body is None:
             return
         headers = header_dict(scope)
-        directive = self._record(scope, headers, body)
+        _, directive, _ = self.record(scope, headers, body, takes_directive=scope["path"] == PATH)
         if (scope["method"], scope["path"]) != ("POST", PATH):
             not_found = {"timestamp": "2025-01-01T00:00:00.000+00:00", "status": 404, "error": "Not Found"}
             await send_json(send, 404, {**not_found, "path": scope["path"]}, {})

@@ -20,13 +20,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Never
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.fakes.asgi import header_dict, read_body, send_json
-from tests.fakes.openai import RecordedRequest
+from tests.fakes.recorder import RecordedRequest as RecordedRequest
+from tests.fakes.recorder import Recorder, json_or_none
 
 TOKEN = "y0_fake-catalog-token"
 ErrorStyle = Literal["wrapped", "plain", "detail"]
@@ -59,14 +60,13 @@ class FakeCatalog:
         self.outage = False
         self.error_style: ErrorStyle = "wrapped"
         self._models: list[dict[str, Any]] = [dict(m) for m in models]
-        self._requests: list[RecordedRequest] = []
+        self._handles: Recorder[Never, RecordedRequest] = Recorder(RecordedRequest)
         self._lists_served = 0
         self._changed = threading.Condition()
 
     def reset(self) -> None:
         """Forget the recorded handle requests."""
-        with self._changed:
-            self._requests.clear()
+        self._handles.reset()
 
     @property
     def models(self) -> list[dict[str, Any]]:
@@ -80,8 +80,7 @@ class FakeCatalog:
     @property
     def requests(self) -> list[RecordedRequest]:
         """Handle requests (not list fetches), in arrival order."""
-        with self._changed:
-            return list(self._requests)
+        return self._handles.requests
 
     @property
     def lists_served(self) -> int:
@@ -134,9 +133,7 @@ class FakeCatalog:
         body = await read_body(receive)
         if body is None:
             return
-        payload = _json_or_none(body)
-        with self._changed:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], headers, body, payload))
+        self._handles.record(scope, headers, body, takes_directive=False)
         inner_path = mount.inner_prefix + scope["path"][len(mount.prefix) :]
         inner_headers = {k: v for k, v in headers.items() if k != "authorization"} | dict(mount.credentials)
         inner_scope = {
@@ -198,7 +195,7 @@ class _Wrapper:
 
 def _wrap(vendor: bytes, status: int, error_style: ErrorStyle) -> bytes:
     """The host's envelope (reference §7.3) around a vendor JSON body."""
-    inner = _json_or_none(vendor)
+    inner = json_or_none(vendor)
     if inner is None:
         return vendor
     if status < 400:
@@ -218,10 +215,3 @@ def _wrap(vendor: bytes, status: int, error_style: ErrorStyle) -> bytes:
         message = inner.get("error", {}).get("message", "error") if isinstance(inner, dict) else "error"
         return orjson.dumps({"detail": message})
     return vendor
-
-
-def _json_or_none(body: bytes) -> Any:
-    try:
-        return orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return None

@@ -14,20 +14,19 @@ directive. Validation lives in `cohere_validate`, the answers in `cohere_wire`.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import threading
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes.asgi import Responder, header_dict, read_body, send_json
 from tests.fakes.cohere_validate import CohereError, check_auth, parse_json, validate_chat, validate_embed
 from tests.fakes.cohere_wire import embed_body, error_end, plan_answer, reply_body, stream_events
+from tests.fakes.recorder import CutStream as CutStream
+from tests.fakes.recorder import RecordedRequest as RecordedRequest
+from tests.fakes.recorder import Recorder
 
 CHAT_MODELS = frozenset({"command-a-03-2025", "command-r7b-12-2024", "command-a-vision-07-2025"})
 VISION_MODELS = frozenset({"command-a-vision-07-2025"})
@@ -38,28 +37,12 @@ _EMBED = ("POST", "/v2/embed")
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-
-
-@dataclass(frozen=True)
 class Status:
     """Answer with this status; the body is Cohere's `{"id", "message"}` with `message` (or a default)."""
 
     code: int
     message: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CutStream:
-    """Stream normally, then drop the connection after `after_events` events (no message-end, no [DONE])."""
-
-    after_events: int
 
 
 @dataclass(frozen=True)
@@ -84,42 +67,12 @@ _DEFAULT_MESSAGES = {
 }
 
 
-class FakeCohere:
+class FakeCohere(Recorder[Directive, RecordedRequest]):
     """The fake upstream; serve `.app` with `serve_in_thread` and inspect `.requests`."""
 
     def __init__(self, api_key: str = "co-upstream-test") -> None:
+        super().__init__(RecordedRequest)
         self.api_key = api_key
-        self.disconnected = threading.Event()
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Directive] = deque()
-        self._counter = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Directive) -> None:
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-        self.disconnected.clear()
-
-    def _record(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[Directive | None, int]:
-        try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            payload = None
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], headers, body, payload))
-            routed = (scope["method"], scope["path"]) in (_CHAT, _EMBED)
-            directive = self._plan.popleft() if self._plan and routed else None
-            return directive, next(self._counter)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,8 +81,8 @@ class FakeCohere:
         if body is None:
             return
         headers = header_dict(scope)
-        directive, number = self._record(scope, headers, body)
         route = (scope["method"], scope["path"])
+        _, directive, number = self.record(scope, headers, body, takes_directive=route in (_CHAT, _EMBED))
         if route not in (_CHAT, _EMBED):
             await _send_error(send, CohereError(404, f"Not Found: {route[0]} {route[1]}"), number)
             return

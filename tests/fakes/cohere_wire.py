@@ -23,18 +23,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.samples import sample_of
+
 TEXT_PIECES = ("Hello", " from", " fake", " Cohere")
 PROMPT_TEMPLATE_TOKENS = 480
 """What `usage.tokens.input_tokens` adds over `billed_units` (Cohere's prompt template is not billed)."""
 DONE_EVENT = b"data: [DONE]\n\n"
-_SAMPLES: dict[str, object] = {
-    "string": "Oslo",
-    "integer": 1,
-    "number": 1.5,
-    "boolean": True,
-    "array": [],
-    "object": {},
-}
 
 JSONObject = dict[str, Any]
 
@@ -106,7 +100,7 @@ def _sample(schema: object) -> object:
         return None
     if schema.get("type") == "object":
         return {name: _sample(spec) for name, spec in (schema.get("properties") or {}).items()}
-    return _SAMPLES.get(str(schema.get("type")), "Oslo")
+    return sample_of(schema.get("type"))
 
 
 def _pieces(body: JSONObject) -> tuple[str, ...]:

@@ -9,7 +9,8 @@
 Routes: `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse` and
 `:batchEmbedContents`; anything else is Google's 404. Auth is `x-goog-api-key` (see
 `gemini_validate.check_auth`). Each generate/embed request takes the next planned directive (FIFO)
-on arrival; validation errors win over it. Streams are SSE with `\\r\\n\\r\\n` separators and end at
+on arrival; validation errors win over it. `Status(code)` without a body sends the google.rpc error
+that fits the code (429 with RetryInfo). Streams are SSE with `\\r\\n\\r\\n` separators and end at
 EOF, no `[DONE]`, as the real API's do. Without `alt=sse` the real API streams one JSON array; the fake
 refuses that with a 400, since llmrelay must always ask for SSE.
 """
@@ -17,21 +18,21 @@ refuses that with a 400, since llmrelay must always ask for SSE.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import re
-import threading
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from tests.fakes.asgi import Responder, header_dict, read_body, send_json
+from tests.fakes import recorder
+from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
 from tests.fakes.gemini_validate import GoogleError, bad, check_auth, validate_embed, validate_generate
 from tests.fakes.gemini_wire import blocked, error_event, generate_body, plan_answer, stream_events
 from tests.fakes.openai_embeddings import vector
+from tests.fakes.recorder import CutStream as CutStream
+from tests.fakes.recorder import Status as Status
 
 CHAT_MODELS = frozenset({"gemini-2.5-flash", "gemini-3-pro-preview"})
 SIGNING_MODELS = frozenset({"gemini-3-pro-preview"})
@@ -61,29 +62,12 @@ _STATUS_ERRORS = {
 }
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    json: Any
+class RecordedRequest(recorder.RecordedRequest):
+    """A recorded request; ``query`` is its raw query string (``alt=sse`` on a stream request)."""
 
-
-@dataclass(frozen=True)
-class Status:
-    """Answer with this status; the default body is the google.rpc error that fits it (429 with RetryInfo)."""
-
-    code: int
-    body: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CutStream:
-    """Stream normally, then drop the connection after ``after_events`` events."""
-
-    after_events: int
+    @property
+    def query(self) -> str:
+        return self.query_string
 
 
 @dataclass(frozen=True)
@@ -104,42 +88,12 @@ class Block:
 Directive = Status | CutStream | StreamError | Block
 
 
-class FakeGemini:
+class FakeGemini(recorder.Recorder[Directive, RecordedRequest]):
     """The fake upstream; serve ``.app`` with ``serve_in_thread`` and inspect ``.requests``."""
 
     def __init__(self, api_key: str = "AIza-fake-gemini-key") -> None:
+        super().__init__(RecordedRequest)
         self.api_key = api_key
-        self.disconnected = threading.Event()
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Directive] = deque()
-        self._counter = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Directive) -> None:
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-        self.disconnected.clear()
-
-    def _record(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[Any, Directive | None, int]:
-        try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            payload = None
-        query = scope.get("query_string", b"").decode("latin-1")
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], query, headers, payload))
-            directive = self._plan.popleft() if self._plan and _ROUTE.fullmatch(scope["path"]) else None
-            return payload, directive, next(self._counter)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,9 +102,10 @@ class FakeGemini:
         if body is None:
             return
         headers = header_dict(scope)
-        payload, directive, number = self._record(scope, headers, body)
-        route = _ROUTE.fullmatch(scope["path"]) if scope["method"] == "POST" else None
-        query = scope.get("query_string", b"").decode("latin-1")
+        match = _ROUTE.fullmatch(scope["path"])
+        request, directive, number = self.record(scope, headers, body, takes_directive=match is not None)
+        payload, query = request.json, request.query
+        route = match if scope["method"] == "POST" else None
         error = None if route else GoogleError(404, f"Method not found: {scope['method']} {scope['path']}")
         error = error or check_auth(headers, query, self.api_key) or _check_body(headers, payload)
         if error is None and route is not None:
@@ -199,9 +154,13 @@ async def _send_error(send: Send, error: GoogleError) -> None:
 
 
 async def _send_status(send: Send, directive: Status) -> None:
+    headers = {**_GOOGLE_HEADERS, **directive.headers}
+    if isinstance(directive.body, bytes):
+        await send_bytes(send, directive.code, directive.body, {"content-type": "application/json", **headers})
+        return
     error = _STATUS_ERRORS.get(directive.code) or GoogleError(directive.code, f"Fake upstream error {directive.code}.")
     body = dict(directive.body) if directive.body is not None else error.envelope()
-    await send_json(send, directive.code, body, {**_GOOGLE_HEADERS, **directive.headers})
+    await send_json(send, directive.code, body, headers)
 
 
 def _embeddings(payload: dict[str, Any]) -> dict[str, Any]:

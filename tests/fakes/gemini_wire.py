@@ -19,17 +19,11 @@ from typing import Any
 
 import orjson
 
+from tests.fakes.samples import sample_of
+
 JSONObject = dict[str, Any]
 
 TEXT_PIECES = ("Hello", " from", " fake", " Gemini.")
-_SAMPLES: dict[str, object] = {
-    "string": "Oslo",
-    "integer": 1,
-    "number": 1.5,
-    "boolean": True,
-    "array": [],
-    "object": {},
-}
 
 
 @dataclass(frozen=True)
@@ -101,7 +95,7 @@ def _sample(schema: JSONObject) -> object:
     """A value of the schema's type: every required (else every) property of an object filled in."""
     kind = schema.get("type")
     if kind != "object":
-        return schema["enum"][0] if schema.get("enum") else _SAMPLES.get(str(kind), "Oslo")
+        return schema["enum"][0] if schema.get("enum") else sample_of(kind)
     properties: JSONObject = schema.get("properties") or {}
     names = schema.get("required") or list(properties)
     return {name: _sample(properties.get(name) or {}) for name in names}

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import itertools
-import threading
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from tests.fakes import recorder
 from tests.fakes.asgi import header_dict, read_body, send_bytes
 
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
@@ -37,19 +35,8 @@ class FormError(ValueError):
     """A multipart/form-data body that a strict server would refuse."""
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        try:
-            return orjson.loads(self.body) if self.body else None
-        except orjson.JSONDecodeError:
-            return None
+class RecordedRequest(recorder.RecordedRequest):
+    """A recorded request that can read its body as a multipart form."""
 
     def form(self) -> dict[str, list[str]]:
         """The multipart/form-data fields, each name with its values in order."""
@@ -60,12 +47,9 @@ class RecordedRequest:
 
 
 @dataclass(frozen=True)
-class Status:
-    """Answer with this status: `body` as given (bytes sent with `content_type`), or the API's own error body."""
+class Status(recorder.Status):
+    """The shared `Status`, whose bytes `body` goes out with `content_type`."""
 
-    code: int
-    body: bytes | Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
 
@@ -84,31 +68,14 @@ class Reply:
         return cls(status, text.encode(), {"content-type": "text/plain; charset=utf-8"})
 
 
-class ImageFake(ABC):
+class ImageFake(recorder.Recorder[Status, RecordedRequest], ABC):
     """The recording, planning ASGI app; a subclass sets `route` and implements `answer` and `error_body`."""
 
     route: ClassVar[tuple[str, str]]
 
     def __init__(self, api_key: str) -> None:
+        super().__init__(RecordedRequest)
         self.api_key = api_key
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Status] = deque()
-        self._counter = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Status) -> None:
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,10 +85,7 @@ class ImageFake(ABC):
             return
         headers = header_dict(scope)
         on_route = (scope["method"], scope["path"]) == self.route
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], headers, body))
-            directive = self._plan.popleft() if self._plan and on_route else None
-            number = next(self._counter)
+        _, directive, number = self.record(scope, headers, body, takes_directive=on_route)
         reply = self.answer(headers, body, directive, number) if on_route else self.not_found(scope)
         await send_bytes(send, reply.status, reply.body, reply.headers)
 

@@ -8,18 +8,15 @@
 
 Routes: ``POST /v1/chat/completions`` and ``GET /v1/models``; anything else is OpenAI's 404. Every
 request is recorded. Each chat request takes the next planned directive (FIFO) on arrival; validation
-errors win over it, and with no directive left the fake answers normally. Validation lives in
+errors win over it, and with no directive left the fake answers normally. ``CutStream`` on a
+non-stream request sends the headers and half the body before the drop. Validation lives in
 ``openai_validate``, the answer shapes in ``openai_wire``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import threading
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -31,6 +28,10 @@ from tests.fakes.openai_completions import completion_events, validate_completio
 from tests.fakes.openai_embeddings import embeddings_body, validate_embeddings
 from tests.fakes.openai_validate import ApiError, check_auth, parse_json_body, validate_chat
 from tests.fakes.openai_wire import Ids, completion_body, models_body, plan_answer, stream_events
+from tests.fakes.recorder import CutStream as CutStream
+from tests.fakes.recorder import RecordedRequest as RecordedRequest
+from tests.fakes.recorder import Recorder
+from tests.fakes.recorder import Status as Status
 
 DEFAULT_MODELS = frozenset({"gpt-4o-mini", "gpt-4o"})
 _CHAT = ("POST", "/v1/chat/completions")
@@ -40,43 +41,11 @@ _COMPLETIONS = ("POST", "/v1/completions")
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the fake received it; ``json`` is ``None`` when the body is not JSON."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-    client_port: int | None = None
-    """The peer's port: equal ports mean one pooled keep-alive connection served both requests."""
-
-
-@dataclass(frozen=True)
-class Status:
-    """Answer with this status; the default body is the OpenAI error envelope that fits it."""
-
-    code: int
-    body: bytes | Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Delay:
     """Wait ``seconds`` before the response headers (slow first byte), then answer normally or as ``then``."""
 
     seconds: float
     then: Directive | None = None
-
-
-@dataclass(frozen=True)
-class CutStream:
-    """Stream normally, then drop the connection after ``after_events`` events (never sending ``[DONE]``).
-
-    A non-stream request gets its headers and half its body before the drop.
-    """
-
-    after_events: int
 
 
 @dataclass(frozen=True)
@@ -122,7 +91,7 @@ def default_error(code: int) -> ApiError:
     return ApiError(code, f"Fake upstream error {code}.", kind)
 
 
-class FakeOpenAI:
+class FakeOpenAI(Recorder[Directive, RecordedRequest]):
     """The fake upstream; serve ``.app`` with ``serve_in_thread`` and inspect ``.requests``.
 
     ``extra_fields`` names top-level request fields accepted beyond OpenAI's own, to play a
@@ -135,48 +104,10 @@ class FakeOpenAI:
         extra_fields: frozenset[str] = frozenset(),
         models: frozenset[str] = DEFAULT_MODELS,
     ) -> None:
+        super().__init__(RecordedRequest)
         self.api_key = api_key
         self.extra_fields = extra_fields
         self.models = models
-        self.disconnected = threading.Event()
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Directive] = deque()
-        self._counter = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A snapshot of the requests received so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Directive) -> None:
-        """Queue directives; each chat request consumes the next one."""
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        """Forget recorded requests, the pending plan and any observed disconnect."""
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-        self.disconnected.clear()
-
-    def _record(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[Directive | None, int]:
-        try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            payload = None
-        client = scope.get("client")
-        request = RecordedRequest(scope["method"], scope["path"], headers, body, payload, client[1] if client else None)
-        with self._lock:
-            self._requests.append(request)
-            directive = (
-                self._plan.popleft()
-                if self._plan and (scope["method"], scope["path"]) in (_CHAT, _EMBEDDINGS)
-                else None
-            )
-            return directive, next(self._counter)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI application."""
@@ -186,8 +117,8 @@ class FakeOpenAI:
         if body is None:
             return
         headers = header_dict(scope)
-        directive, number = self._record(scope, headers, body)
         route = (scope["method"], scope["path"])
+        _, directive, number = self.record(scope, headers, body, takes_directive=route in (_CHAT, _EMBEDDINGS))
         error = (
             None
             if route in (_CHAT, _MODELS, _EMBEDDINGS, _COMPLETIONS)

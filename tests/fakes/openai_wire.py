@@ -16,19 +16,12 @@ from typing import Any
 import orjson
 
 from tests.fakes.openai_validate import tool_name
+from tests.fakes.samples import sample_of
 
 TEXT_PIECES = ("Hello", " from", " fake", " upstream")
 CREATED = 1733011200
 SYSTEM_FINGERPRINT = "fp_fake0001"
 DONE_EVENT = b"data: [DONE]\n\n"
-_SAMPLE_VALUES: dict[str, object] = {
-    "string": "Oslo",
-    "integer": 1,
-    "number": 1.5,
-    "boolean": True,
-    "array": [],
-    "object": {},
-}
 
 JSONObject = dict[str, Any]
 
@@ -109,7 +102,7 @@ def _sample_arguments(schema: JSONObject) -> str:
     values: JSONObject = {}
     for name in names:
         prop = properties.get(name) or {}
-        values[name] = prop["enum"][0] if prop.get("enum") else _SAMPLE_VALUES.get(str(prop.get("type")), "Oslo")
+        values[name] = prop["enum"][0] if prop.get("enum") else sample_of(prop.get("type"))
     return orjson.dumps(values).decode()
 
 

@@ -21,9 +21,7 @@ extras (a `[DONE]` line, a keep-alive event).
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +30,7 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from tests.fakes import recorder
 from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
 from tests.fakes.qwen_wire import (
     Refused,
@@ -48,13 +47,12 @@ NEW_CHAT, COMPLETIONS = "/api/v2/chats/new", "/api/v2/chat/completions"
 SSE_TYPE = "text/event-stream; charset=utf-8"
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    json: Any
+class RecordedRequest(recorder.RecordedRequest):
+    """A recorded request; ``query`` is its query string parsed (``{"chat_id": [...]}`` on a completion)."""
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.query_string)
 
 
 @dataclass(frozen=True)
@@ -102,33 +100,14 @@ class Frame:
 Directive = Status | PlainFailure | StreamError | CutStream | Frame
 
 
-class FakeQwen:
+class FakeQwen(recorder.Recorder[Directive, RecordedRequest]):
     """The fake upstream; serve `.app` with `serve_in_thread` and inspect `.requests`."""
 
     def __init__(self, token: str = "qwen-web-token") -> None:
+        super().__init__(RecordedRequest)
         self.token = token
-        self.disconnected = threading.Event()
-        self._lock = threading.Lock()
         self._chats: set[str] = set()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Directive] = deque()
         self._ids = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Directive) -> None:
-        """Queue directives; each completion request consumes the next one."""
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-        self.disconnected.clear()
 
     def new_chat(self) -> str:
         """A chat as `POST /api/v2/chats/new` creates it (what a user does once in the browser)."""
@@ -145,15 +124,9 @@ class FakeQwen:
         if body is None:
             return
         headers = header_dict(scope)
-        query = parse_qs(scope["query_string"].decode())
+        request, _, _ = self.record(scope, headers, body, takes_directive=False)
         try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            payload = None
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], query, headers, payload))
-        try:
-            await self._route(scope, headers, query, payload, receive, send)
+            await self._route(scope, headers, request.query, request.json, receive, send)
         except Refused as exc:
             await send_json(send, exc.status, failure(exc.code, exc.details), {})
 
@@ -181,8 +154,7 @@ class FakeQwen:
         if not known:
             raise Refused(404, "Not_Found", f"chat {chat_id!r} does not exist")
         message = check_completion(payload, chat_id)
-        with self._lock:
-            directive = self._plan.popleft() if self._plan else None
+        directive = self.next_directive()
         await self._answer(receive, send, chat_id, bool(message["feature_config"]["thinking_enabled"]), directive)
 
     def _check_session(self, headers: Mapping[str, str]) -> None:

@@ -17,21 +17,21 @@ takes the next planned directive (FIFO); validation errors win over it.
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes.asgi import Responder, header_dict, read_body, send_json
-from tests.fakes.openai import RecordedRequest
 from tests.fakes.openai_embeddings import vector
 from tests.fakes.openai_validate import ApiError, validate_chat
 from tests.fakes.openai_wire import Ids, completion_body, plan_answer, stream_events
+from tests.fakes.recorder import CutStream as CutStream
+from tests.fakes.recorder import RecordedRequest as RecordedRequest
+from tests.fakes.recorder import Recorder
+from tests.fakes.recorder import Status as Status
 from tests.fakes.workers_ai_run import RunError, plan_run, run_envelope, run_events, sse, validate_run
 
 ACCOUNT_ID = "acct0123"
@@ -41,22 +41,6 @@ EMBEDDING_MODELS = frozenset({"@cf/baai/bge-base-en-v1.5"})
 V1_MODELS = frozenset({"@cf/openai/gpt-oss-120b", "@cf/meta/llama-3.1-8b-instruct"})
 EMBEDDING_SIZE = 8
 _PREFIX = "/client/v4/accounts/"
-
-
-@dataclass(frozen=True)
-class Status:
-    """Answer with this status; the default body is the envelope Workers AI sends for it."""
-
-    code: int
-    body: bytes | Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CutStream:
-    """Stream normally, then drop the connection after `after_events` events (no `[DONE]`)."""
-
-    after_events: int
 
 
 @dataclass(frozen=True)
@@ -91,32 +75,13 @@ def default_error(code: int) -> RunError:
     return _DEFAULT_ERRORS.get(code, RunError(code, 1000, f"Fake Workers AI error {code}"))
 
 
-class FakeWorkersAI:
+class FakeWorkersAI(Recorder[Directive, RecordedRequest]):
     """Serve `.app` with `serve_in_thread`; the provider's base_url is `{server.base_url}/client/v4`."""
 
     def __init__(self, token: str = TOKEN, account_id: str = ACCOUNT_ID) -> None:
+        super().__init__(RecordedRequest)
         self.token = token
         self.account_id = account_id
-        self.disconnected = threading.Event()
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._plan: deque[Directive] = deque()
-        self._counter = itertools.count(1)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def plan(self, *directives: Directive) -> None:
-        with self._lock:
-            self._plan.extend(directives)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._plan.clear()
-        self.disconnected.clear()
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,21 +89,16 @@ class FakeWorkersAI:
         body = await read_body(receive)
         if body is None:
             return
-        headers, number = header_dict(scope), next(self._counter)
-        try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            payload = None
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["method"], scope["path"], headers, body, payload))
+        headers = header_dict(scope)
+        request, _, number = self.record(scope, headers, body, takes_directive=False)
+        payload = request.json
         tail = self._route(scope)
         error = tail if isinstance(tail, RunError) else self._auth_error(headers) or self._body_error(headers, payload)
         if error is not None or isinstance(tail, RunError) or not isinstance(payload, dict):
             error = error or RunError(400, 3003, "Request is missing headers or body: body")
             await send_json(send, error.status, error.envelope(), _headers(number))
             return
-        with self._lock:
-            directive = self._plan.popleft() if self._plan else None
+        directive = self.next_directive()
         async with Responder(receive, send, on_disconnect=self.disconnected.set) as out:
             await self._answer(out, tail, payload, directive, number)
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from tests.fakes.samples import sample_of
+
 JSONObject = dict[str, Any]
 
 TEXT_PIECES = ("Hello", " from", " fake", " workers ai")
@@ -29,14 +31,6 @@ _RUN_PARAMS = frozenset(
     | {"frequency_penalty", "presence_penalty", "tools", "tool_choice", "response_format"}
 )
 _ROLES = ("system", "user", "assistant", "tool")
-_SAMPLES: dict[str, object] = {
-    "string": "Oslo",
-    "integer": 1,
-    "number": 1.5,
-    "boolean": True,
-    "array": [],
-    "object": {},
-}
 
 
 @dataclass(frozen=True)
@@ -186,7 +180,7 @@ def plan_run(body: JSONObject, model: str) -> RunAnswer:
 def _sample(schema: JSONObject) -> JSONObject:
     properties: JSONObject = schema.get("properties") or {}
     names = schema.get("required") or list(properties)
-    return {name: _SAMPLES.get(str((properties.get(name) or {}).get("type")), "Oslo") for name in names}
+    return {name: sample_of((properties.get(name) or {}).get("type")) for name in names}
 
 
 def run_envelope(answer: RunAnswer) -> JSONObject:

@@ -14,13 +14,12 @@ import anthropic
 import openai
 import pytest
 from openai.types.chat import (
-    ChatCompletionFunctionToolParam,
     ChatCompletionMessageFunctionToolCall,
     ChatCompletionMessageParam,
 )
 from tests.conftest import run_gateway, sdk
-from tests.fakes.anthropic import FakeAnthropic, StreamError
-from tests.fakes.openai import CutStream, Status
+from tests.fakes.anthropic import CutStream, FakeAnthropic, Status, StreamError
+from tests.fakes.harness import function_tool
 from tests.fakes.server import Server, serve_in_thread
 from tests.openai_schema import assert_valid
 
@@ -30,17 +29,8 @@ HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hell
 PNG = "data:image/png;base64,iVBORw0KGgo="
 
 
-def tool(name: str, **properties: str) -> ChatCompletionFunctionToolParam:
-    schema: dict[str, object] = {
-        "type": "object",
-        "properties": {k: {"type": v} for k, v in properties.items()},
-        "required": [*properties],
-    }
-    return {"type": "function", "function": {"name": name, "description": f"The {name} tool", "parameters": schema}}
-
-
-WEATHER = tool("get_weather", city="string")
-TIME = tool("get_time", zone="string")
+WEATHER = function_tool("get_weather", city="string")
+TIME = function_tool("get_time", zone="string")
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,13 @@ import httpx
 import openai
 import pytest
 from openai.types.chat import (
-    ChatCompletionFunctionToolParam,
     ChatCompletionMessageFunctionToolCall,
     ChatCompletionMessageParam,
 )
 from tests.conftest import run_gateway, sdk
 from tests.fakes.cohere import CutStream, FakeCohere, Status, StreamError
 from tests.fakes.cohere_wire import PROMPT_TEMPLATE_TOKENS, vector
+from tests.fakes.harness import function_tool
 from tests.fakes.server import Server, serve_in_thread
 from tests.openai_schema import assert_valid
 
@@ -32,17 +32,8 @@ HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hell
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
 
 
-def tool(name: str, **properties: str) -> ChatCompletionFunctionToolParam:
-    schema: dict[str, object] = {
-        "type": "object",
-        "properties": {k: {"type": v} for k, v in properties.items()},
-        "required": [*properties],
-    }
-    return {"type": "function", "function": {"name": name, "description": f"The {name} tool", "parameters": schema}}
-
-
-WEATHER = tool("get_weather", city="string")
-TIME = tool("get_time", city="string")
+WEATHER = function_tool("get_weather", city="string")
+TIME = function_tool("get_time", city="string")
 
 
 @pytest.fixture(scope="module")

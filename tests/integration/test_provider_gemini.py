@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 from tests.conftest import run_gateway, sdk
 from tests.fakes.gemini import Block, CutStream, FakeGemini, Status, StreamError
+from tests.fakes.harness import function_tool
 from tests.fakes.openai_embeddings import vector
 from tests.fakes.server import Server, serve_in_thread
 from tests.openai_schema import assert_valid
@@ -27,17 +28,8 @@ HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hell
 PNG = "data:image/png;base64,iVBORw0KGgo="
 
 
-def tool(name: str, **properties: str) -> ChatCompletionFunctionToolParam:
-    schema: dict[str, object] = {
-        "type": "object",
-        "properties": {k: {"type": v} for k, v in properties.items()},
-        "required": [*properties],
-    }
-    return {"type": "function", "function": {"name": name, "description": f"The {name} tool", "parameters": schema}}
-
-
-WEATHER = tool("get_weather", city="string")
-TIME = tool("get_time", zone="string")
+WEATHER = function_tool("get_weather", city="string")
+TIME = function_tool("get_time", zone="string")
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 from tests.conftest import run_gateway, sdk
+from tests.fakes.harness import function_tool
 from tests.fakes.openai_embeddings import vector
 from tests.fakes.server import Server, serve_in_thread
 from tests.fakes.workers_ai import (
@@ -36,12 +37,8 @@ HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hell
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 
 
-def tool(name: str) -> ChatCompletionFunctionToolParam:
-    parameters: dict[str, object] = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-    return {
-        "type": "function",
-        "function": {"name": name, "description": f"{name} for a city", "parameters": parameters},
-    }
+WEATHER = function_tool("get_weather", city="string")
+TIME = function_tool("get_time", city="string")
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +123,10 @@ def test_stream_with_include_usage(client: openai.OpenAI, fake: FakeWorkersAI) -
 
 
 def test_tools_round_trip(client: openai.OpenAI, fake: FakeWorkersAI) -> None:
-    weather = tool("get_weather")
     first = client.chat.completions.create(
         model="llama",
         messages=HELLO,
-        tools=[weather, tool("get_time")],
+        tools=[WEATHER, TIME],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
     )
     assert_valid(first.model_dump(exclude_unset=True), "CreateChatCompletionResponse")
@@ -147,7 +143,7 @@ def test_tools_round_trip(client: openai.OpenAI, fake: FakeWorkersAI) -> None:
             first.choices[0].message.model_dump(exclude_none=True),  # type: ignore[list-item]
             {"role": "tool", "tool_call_id": call.id, "content": "12°C and rain"},
         ],
-        tools=[weather],
+        tools=[WEATHER],
     )
     assert second.choices[0].message.content == "Tool said: 12°C and rain"
     sent = upstream_json(fake)["messages"]
@@ -159,7 +155,7 @@ def test_parallel_tool_calls_stream_as_argument_deltas(client: openai.OpenAI, fa
     stream = client.chat.completions.create(
         model="llama",
         messages=HELLO,
-        tools=[tool("get_weather"), tool("get_time")],
+        tools=[WEATHER, TIME],
         tool_choice="required",
         stream=True,
     )

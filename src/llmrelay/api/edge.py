@@ -1,6 +1,12 @@
-"""Pure ASGI middleware for every request: request id, body size limit, last-resort errors, access log.
+"""Pure ASGI middleware for every request: request id, security headers, body size limit, last-resort
+errors, access log, and the usage record of every /v1/ request (handed to `usage`, which queues it).
 
-It never buffers a response, so streams pass straight through.
+It never buffers a response, so streams pass straight through (only the few-hundred-byte /docs page
+is held, to hash its inline script into its Content-Security-Policy: api/security.py).
+
+A finished JSON response to /v1/ carries `x-llmrelay-cost-usd`: its cost in USD, "0" when no
+provider was reached or the request failed, absent when the model's price is unknown. A stream's
+cost is known only when it ends, after its headers went out: it is in the usage record and the log.
 
     >>> app = EdgeMiddleware(app, max_body=32 * 1024 * 1024)
 """
@@ -16,19 +22,33 @@ from decimal import Decimal
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from llmrelay.api.security import SECURITY_HEADERS, with_docs_csp
 from llmrelay.errors import RelayError, RequestTooLargeError, ServerError
 from llmrelay.observability.logging import get_logger
 from llmrelay.pipeline.context import RequestRecord
+from llmrelay.pipeline.usage import usage_record
+from llmrelay.storage.usage import UsageRecord
 
 RECORD_KEY = "llmrelay.record"
+COST_HEADER = b"x-llmrelay-cost-usd"
+DOCS_PATH = "/docs"
+CLIENT_CLOSED = 499
 _VALID_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int, cost: Callable[[RequestRecord], Decimal | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        cost: Callable[[RequestRecord], Decimal | None],
+        usage: Callable[[UsageRecord], None] | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.cost = cost
+        self.usage = usage
         self.log = get_logger()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,16 +57,23 @@ class EdgeMiddleware:
             return
         request_id, length = _read_headers(scope)
         record = RequestRecord(request_id)
+        record.client = client[0] if (client := scope.get("client")) else None
         scope[RECORD_KEY] = record
-        id_header = (b"x-request-id", request_id.encode())
+        added = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
+        billed = scope["path"].startswith("/v1/")
+        outer = _outer_send(scope, send)
         status = 0
+        ended = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, ended
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
-            await send(message)
+                message["headers"] = self._start_headers(record, message, added, billed)
+            elif message["type"] == "http.response.body":
+                ended = _body_sent(record, message)
+                await _settle_limits(record, status, ended)  # before the last byte goes out
+            await outer(message)
 
         try:
             if length is not None and length > self.max_body:
@@ -63,9 +90,37 @@ class EdgeMiddleware:
                 await send_error(send_with_id, ServerError("The gateway failed to handle this request."))
             status = status or 500
         finally:
-            self._access_log(scope, record, status)
+            self._finish(scope, record, _final_status(status, ended, record.streamed), billed)
+            await _settle_limits(record, _final_status(status, ended, record.streamed), True)
 
-    def _access_log(self, scope: Scope, record: RequestRecord, status: int) -> None:
+    def _start_headers(
+        self, record: RequestRecord, start: Message, added: list[tuple[bytes, bytes]], billed: bool
+    ) -> list[tuple[bytes, bytes]]:
+        headers = [*start.get("headers", ()), *added]
+        if record.limits is not None:
+            headers += record.limits.headers()
+        if billed and (cost := self._cost_header(record, headers, start["status"])) is not None:
+            headers.append((COST_HEADER, cost))
+        return headers
+
+    def _cost_header(self, record: RequestRecord, headers: list[tuple[bytes, bytes]], status: int) -> bytes | None:
+        """The cost of a finished JSON response; a stream is marked as one and gets none (not known yet)."""
+        for name, value in headers:
+            if name == b"content-type" and value.startswith(b"text/event-stream"):
+                record.streamed = True
+                return None
+        if record.usage is None:
+            return b"0" if status >= 400 or record.provider is None else None
+        amount = self.cost(record)
+        return None if amount is None else format(amount, "f").encode()
+
+    def _finish(self, scope: Scope, record: RequestRecord, status: int, billed: bool) -> None:
+        cost = self.cost(record)
+        self._access_log(scope, record, status, cost)
+        if billed and self.usage is not None:
+            self.usage(usage_record(record, status=status, path=scope["path"], cost=cost))
+
+    def _access_log(self, scope: Scope, record: RequestRecord, status: int, cost: Decimal | None) -> None:
         usage: Mapping[str, object] = record.usage or {}
         self.log.info(
             "request",
@@ -79,8 +134,34 @@ class EdgeMiddleware:
             upstream_model=record.upstream_model,
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
-            cost_usd=_usd(self.cost(record)),
+            cost_usd=_usd(cost),
         )
+
+
+def _outer_send(scope: Scope, send: Send) -> Send:
+    return with_docs_csp(send) if scope["path"] == DOCS_PATH else send
+
+
+def _body_sent(record: RequestRecord, message: Message) -> bool:
+    """Note when the first body bytes go out; True once the response body is complete."""
+    if record.first_byte is None and message.get("body"):
+        record.first_byte = time.perf_counter()
+    return not message.get("more_body", False)
+
+
+async def _settle_limits(record: RequestRecord, status: int, ended: bool) -> None:
+    """Settle the request's TPM reservation to its usage once its response ends (or is cut short).
+    Done before the last byte goes out, so the client's next request already sees it; once only."""
+    if ended and record.limits is not None:
+        await record.limits.settle(record.usage, status)
+
+
+def _final_status(status: int, ended: bool, streamed: bool) -> int:
+    """The status a request is recorded with: 499 (nginx's "client closed request") for a stream the
+    client left before its end, or for a request it left before any answer."""
+    if status == 0 or (streamed and not ended):
+        return CLIENT_CLOSED
+    return status
 
 
 def _usd(amount: Decimal | None) -> float | None:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,10 +20,16 @@ from llmrelay.api.edge import RECORD_KEY
 from llmrelay.config.model import Config
 from llmrelay.pipeline.accounting import Accounting
 from llmrelay.pipeline.auth import Authenticator
-from llmrelay.pipeline.context import Principal, RequestRecord
+from llmrelay.pipeline.context import Permission, Principal, RequestRecord
+from llmrelay.pipeline.keys import Budgets, KeyCache, StorageHealth
+from llmrelay.pipeline.limits import Limiter, reservation
 from llmrelay.pipeline.relay import Relay
 from llmrelay.pipeline.routing import Router
+from llmrelay.pipeline.usage import UsageWriter
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
+from llmrelay.storage.db import Database
+from llmrelay.storage.keys import KeyStore
+from llmrelay.storage.usage import UsageStore
 from llmrelay.transport.catalog import Catalog, catalogs_from_config
 from llmrelay.transport.pool import Pool
 
@@ -38,18 +45,39 @@ class Gateway:
     relay: Relay
     accounting: Accounting
     catalogs: tuple[Catalog, ...] = ()
+    database: Database | None = None
+    usage: UsageWriter | None = None
+    keys: KeyCache | None = None
+    budgets: Budgets | None = None
+    storage: StorageHealth | None = None
+    limits: Limiter | None = None
 
     @classmethod
     def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
         catalogs = catalogs_from_config(config)
         router = Router(config, registry, catalogs)
         pool = Pool({**router.upstream_specs(), **{c.name: c.upstream_spec() for c in catalogs}})
-        master = config.auth.master_key.get_secret_value() if config.auth.master_key else None
-        auth = Authenticator(master or None)
-        accounting = Accounting({name: p.type for name, p in config.providers.items()}, catalogs)
-        return cls(config, router, pool, auth, Relay(router, pool, auth), accounting, catalogs)
+        accounting = Accounting.from_config(config, catalogs)
+        database = Database(config.database)
+        usage = UsageWriter(UsageStore(database.engine))
+        storage = StorageHealth()
+        key_store, ttl = KeyStore(database.engine), config.auth.key_cache_ttl
+        keys, budgets = KeyCache(key_store, storage, ttl=ttl), Budgets(key_store, storage, ttl=ttl)
+        auth = _authenticator(config, keys)
+        return cls(
+            config, router, pool, auth, Relay(router, pool, auth), accounting, catalogs, database, usage,
+            keys=keys, budgets=budgets, storage=storage, limits=Limiter.from_config(config),
+        )  # fmt: skip
 
     async def start(self) -> None:
+        if self.database is not None:
+            await self.database.upgrade()
+        if self.keys is not None:
+            await self.keys.any_active()  # open mode needs to know whether keys exist, before any request
+        if self.usage is not None:
+            await self.usage.start()
+        if self.limits is not None:
+            await self.limits.start()  # loads the Redis scripts (later, if Redis is down now)
         await self.pool.open()
         # Each waits (bounded) for its first fetch; one that fails keeps retrying in the background.
         await asyncio.gather(*(catalog.start() for catalog in self.catalogs))
@@ -63,6 +91,12 @@ class Gateway:
         for catalog in self.catalogs:
             await catalog.stop()
         await self.pool.close()
+        if self.usage is not None:
+            await self.usage.stop()  # after the pool: every request, streams included, has ended
+        if self.database is not None:
+            await self.database.close()
+        if self.limits is not None:
+            await self.limits.stop()
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -77,12 +111,40 @@ def record_of(scope: Scope) -> RequestRecord:
     return record
 
 
-def principal_of(request: Request) -> Principal:
-    return gateway_of(request).auth.authenticate(request.headers.get("authorization"))
+def _authenticator(config: Config, keys: KeyCache) -> Authenticator:
+    master = config.auth.master_key.get_secret_value() if config.auth.master_key else None
+    bypass = [key.get_secret_value() for key in config.auth.bypass_keys]
+    return Authenticator(master or None, bypass, keys)
 
 
-def admit(gateway: Gateway, authorization: str | None, parse: Callable[[bytes], T], body: bytes) -> tuple[Principal, T]:
-    """Authenticate, then parse the body: an unknown token gets 401 before any detail of a bad body."""
-    principal = gateway.auth.authenticate(authorization)
+async def principal_of(request: Request, permission: Permission = "read") -> Principal:
+    """The caller, who must hold `permission` (401 unknown token, 403 missing permission)."""
+    principal = await gateway_of(request).auth.authenticate(request.headers.get("authorization"))
+    Authenticator.require(principal, permission)
+    return principal
+
+
+async def admit(
+    gateway: Gateway,
+    authorization: str | None,
+    parse: Callable[[bytes], T],
+    body: bytes,
+    record: RequestRecord | None = None,
+) -> tuple[Principal, T]:
+    """Authenticate, then parse the body: an unknown token gets 401 before any detail of a bad body.
+    A virtual key needs 'read-write' (403) and budget left (429 insufficient_quota). Then the rate
+    limits (429 with retry-after); the admitted request's place in its window goes on `record`."""
+    principal = await gateway.auth.authenticate(authorization)
+    if record is not None:
+        record.key_id = principal.key_id  # a request refused below is still recorded against its key
     gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
-    return principal, gateway.auth.parse_for(principal, parse, body)
+    if principal.key is not None:
+        Authenticator.require(principal, "read-write")
+        if gateway.budgets is not None:
+            await gateway.budgets.check(principal)
+    req = gateway.auth.parse_for(principal, parse, body)
+    if gateway.limits is not None and record is not None:
+        default_max_tokens = gateway.config.limits.default_max_tokens
+        estimate = functools.partial(reservation, req, default_max_tokens)
+        record.limits = await gateway.limits.admit(principal, record.client, estimate)
+    return principal, req

@@ -1,4 +1,5 @@
-"""GET /health: liveness plus what is configured (no URLs, no keys), and each model catalog's state."""
+"""GET /health: liveness plus what is configured (no URLs, no keys), whether the database answers, and
+each model catalog's state."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ async def health(request: Request) -> Response:
         "status": "ok",
         "version": __version__,
         "config": gateway.config.source,
-        "auth": "open" if gateway.auth.open_mode else "master_key",
+        "auth": gateway.auth.mode,
         "providers": gateway.router.describe(),
         "skipped_providers": gateway.router.skipped,
         "models": len(gateway.router.models()),
     }
+    if gateway.keys is not None:
+        body["storage"] = await gateway.keys.probe()
     if gateway.catalogs:
         body["catalogs"] = {catalog.name: catalog.status() for catalog in gateway.catalogs}
     upstreams = {name: dict(status) for name, u in gateway.pool.upstreams().items() if (status := u.status())}

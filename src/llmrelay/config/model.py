@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 ProviderType = Literal[
     "openai",
@@ -40,6 +41,10 @@ class ServerConfig(_Frozen):
 
 class AuthConfig(_Frozen):
     master_key: SecretStr | None = None
+    bypass_keys: tuple[SecretStr, ...] = ()
+    """Keys that authenticate like the master key (but not for /admin) and skip rate limits; e.g. `[${BYPASS_KEY}]`."""
+    key_cache_ttl: float = Field(default=5.0, gt=0, le=3600)
+    """Seconds a virtual key (and a key's budget spend) is served from memory: revocation takes effect within it."""
 
 
 class ProviderConfig(_Frozen):
@@ -65,6 +70,37 @@ class ProviderConfig(_Frozen):
     """local: the context window the model is loaded with, in tokens."""
 
 
+class PriceConfig(_Frozen):
+    """A model's price in USD, per million tokens or per thousand (one unit per entry, not both).
+
+    `{input_per_mtok: 0.15, output_per_mtok: 0.6, cached_input_per_mtok: 0.075}`; cached defaults to input.
+    """
+
+    input_per_mtok: Decimal | None = Field(default=None, ge=0)
+    output_per_mtok: Decimal | None = Field(default=None, ge=0)
+    cached_input_per_mtok: Decimal | None = Field(default=None, ge=0)
+    input_per_1k: Decimal | None = Field(default=None, ge=0)
+    output_per_1k: Decimal | None = Field(default=None, ge=0)
+    cached_input_per_1k: Decimal | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> PriceConfig:
+        mtok = (self.input_per_mtok, self.output_per_mtok, self.cached_input_per_mtok)
+        per_1k = (self.input_per_1k, self.output_per_1k, self.cached_input_per_1k)
+        if any(v is not None for v in mtok) == any(v is not None for v in per_1k):
+            raise ValueError("give the price per million tokens (*_per_mtok) or per thousand (*_per_1k), one of them")
+        if (self.input_per_mtok if self.input_per_1k is None else self.input_per_1k) is None:
+            raise ValueError("a price needs its input price (input_per_mtok or input_per_1k)")
+        return self
+
+    def per_mtok(self) -> tuple[Decimal, Decimal, Decimal | None]:
+        """(input, output, cached input) in USD per million tokens; output defaults to 0."""
+        if self.input_per_1k is None:
+            return self.input_per_mtok or Decimal(0), self.output_per_mtok or Decimal(0), self.cached_input_per_mtok
+        cached = None if self.cached_input_per_1k is None else self.cached_input_per_1k * 1000
+        return self.input_per_1k * 1000, (self.output_per_1k or Decimal(0)) * 1000, cached
+
+
 class ModelConfig(_Frozen):
     name: str = Field(min_length=1)
     provider: str
@@ -73,6 +109,8 @@ class ModelConfig(_Frozen):
     fallbacks: tuple[str, ...] = ()
     capabilities: dict[Capability, bool] = Field(default_factory=dict)
     """Narrow what the provider type offers for this model, e.g. `{embeddings: false}` for a chat model."""
+    price: PriceConfig | None = None
+    """Wins over the catalog's and genai-prices' price for this deployment."""
 
     @property
     def upstream_model(self) -> str:
@@ -92,11 +130,34 @@ class TemplateFiles(_Frozen):
     """metadata.json's model list: what /v1/models shows for a provider with no model entries."""
 
 
+class LimitsConfig(_Frozen):
+    """Rate limits over a sliding 60-second window (README "Rate limits"); None or 0 is no limit.
+
+    `{default_rpm: 60, default_tpm: 100000, open_mode_rpm: 30, redis_failure: closed}`
+    """
+
+    default_rpm: int | None = Field(default=None, ge=0)
+    """Requests per minute for a virtual key that has no `rpm` of its own."""
+    default_tpm: int | None = Field(default=None, ge=0)
+    """Tokens per minute for a virtual key that has no `tpm` of its own."""
+    open_mode_rpm: int | None = Field(default=None, ge=0)
+    """Requests per minute per client IP in open mode (no master key)."""
+    open_mode_tpm: int | None = Field(default=None, ge=0)
+    """Tokens per minute per client IP in open mode."""
+    default_max_tokens: int = Field(default=1024, gt=0)
+    """Completion tokens a TPM check reserves for a request that sets no max_tokens / max_completion_tokens."""
+    redis_failure: Literal["open", "closed"] = "open"
+    """When Redis cannot be reached: `open` lets requests through unlimited, `closed` answers 503."""
+    redis_prefix: str = "llmrelay:rl:"
+    """Start of the Redis keys of the counters: gateways share limits when they share Redis and this."""
+
+
 class Config(_Frozen):
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
     database: str = "sqlite:///./llmrelay.db"
     redis: str | None = None
+    limits: LimitsConfig = LimitsConfig()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: tuple[ModelConfig, ...] = ()
     log_level: LogLevel = "INFO"

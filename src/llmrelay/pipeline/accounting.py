@@ -1,8 +1,8 @@
 """Usage and cost at the end of a request: the upstream's usage, or an offline count when it gave none.
 
-Prices come from a remote catalog's list for the models it serves (read at every request: the list
-refreshes), else from the configured table or genai-prices (accounting/prices.py), looked up once and
-kept. Token counts (accounting/tokens.py) fill in usage that an upstream did not report, e.g. a
+Prices come from the model's entry in config (`price:`), else a remote catalog's list for the models it
+serves (read at every request: the list refreshes), else genai-prices (accounting/prices.py), looked
+up once and kept. Token counts (accounting/tokens.py) fill in usage that an upstream did not report, e.g. a
 stream from a provider that never sends usage.
 
     >>> accounting = Accounting({"up": "openai"})
@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from llmrelay.accounting.prices import ModelPrice, cost, lookup
-from llmrelay.accounting.tokens import count_chat, count_completion
+from llmrelay.accounting.tokens import count_chat, count_completion, count_text
+from llmrelay.config.model import Config
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.providers.catalog import CatalogView
 from llmrelay.schemas.chat import ChatRequest, Usage
+from llmrelay.schemas.completions import CompletionRequest
 
 _PRICE_PROVIDER = {"gemini": "google", "workers_ai": "cloudflare"}
 """Our provider types whose name differs in genai-prices."""
@@ -27,12 +29,28 @@ _MAX_CACHED_PRICES = 4096
 
 
 class Accounting:
-    def __init__(self, provider_types: Mapping[str, str], catalogs: Sequence[CatalogView] = ()) -> None:
+    """`configured` maps (provider name, upstream model id) to the price a model entry in config gives."""
+
+    def __init__(
+        self,
+        provider_types: Mapping[str, str],
+        catalogs: Sequence[CatalogView] = (),
+        configured: Mapping[tuple[str, str], ModelPrice] | None = None,
+    ) -> None:
         self._types = dict(provider_types)
         self._prices: dict[tuple[str, str], ModelPrice | None] = {}
         self._catalogs = {catalog.name: catalog for catalog in catalogs}
+        self._configured = dict(configured or {})
+
+    @classmethod
+    def from_config(cls, config: Config, catalogs: Sequence[CatalogView] = ()) -> Accounting:
+        configured = {(m.provider, m.upstream_model): ModelPrice(*m.price.per_mtok()) for m in config.models if m.price}
+        return cls({name: p.type for name, p in config.providers.items()}, catalogs, configured)
 
     def price(self, provider: str, model: str) -> ModelPrice | None:
+        """The config's price for this deployment, else the catalog's, else genai-prices'."""
+        if (configured := self._configured.get((provider, model))) is not None:
+            return configured
         catalog = self._catalogs.get(provider)
         if catalog is not None and (listed := _catalog_price(catalog, model)) is not None:
             return listed
@@ -69,5 +87,19 @@ def _catalog_price(catalog: CatalogView, model: str) -> ModelPrice | None:
 def estimate_chat_usage(req: ChatRequest, model: str, completion_text: str) -> Usage:
     """OpenAI's way of counting, offline: exact for OpenAI models, a cl100k_base estimate for others."""
     prompt = count_chat(req.body.get("messages", []), model, req.body.get("tools"))
+    completion = count_completion(completion_text, model)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def estimate_completion_usage(req: CompletionRequest, model: str, completion_text: str) -> Usage:
+    """A legacy completion's usage, offline: the prompt's text (or token arrays) and the generated text."""
+    prompt_value = req.body.get("prompt", "")
+    prompts: list[object] = [prompt_value] if isinstance(prompt_value, str) else list(prompt_value)
+    prompt = 0
+    for part in prompts:
+        if isinstance(part, str):
+            prompt += count_text(part, model)
+        else:  # a token id, or an array of them
+            prompt += len(part) if isinstance(part, list) else 1
     completion = count_completion(completion_text, model)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

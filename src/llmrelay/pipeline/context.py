@@ -11,34 +11,105 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
 
 from llmrelay.schemas.chat import Usage
 
-PrincipalKind = Literal["master", "open", "unverified"]
+if TYPE_CHECKING:
+    from llmrelay.pipeline.limits import Lease
+
+PrincipalKind = Literal["master", "bypass", "key", "open", "unverified"]
+Permission = Literal["read", "read-write", "admin"]
+BudgetPeriod = Literal["day", "month", "total"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A virtual key as the pipeline sees it (never the secret): what it may call and how much.
+
+    `models` holds fnmatch patterns (`gpt-4o*`); empty means every model. `rpm`/`tpm`/`budget_usd`
+    are None when the key has no limit of its own.
+    """
+
+    id: str
+    name: str
+    permissions: Permission = "read-write"
+    models: tuple[str, ...] = ()
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: Decimal | None = None
+    budget_period: BudgetPeriod | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling. `unverified` holds a bearer token that is not ours: only passthrough providers accept it."""
+    """Who is calling.
+
+    - `master`: the configured master key, every permission.
+    - `bypass`: a key from `auth.bypass_keys`: authenticated like the master key for inference and
+      models, but not /admin; rate limits skip it (`skips_limits`).
+    - `key`: a virtual key from the database; `key` holds its permissions and limits.
+    - `open`: no master key configured (local use); `token` is whatever the client sent.
+    - `unverified`: a bearer token that is not ours: only passthrough providers accept it.
+    """
 
     kind: PrincipalKind
     token: str | None = None
+    key: KeyInfo | None = None
+
+    @property
+    def key_id(self) -> str | None:
+        return self.key.id if self.key is not None else None
+
+    @property
+    def skips_limits(self) -> bool:
+        """True for a bypass key: the limits step lets it through without counting."""
+        return self.kind == "bypass"
 
 
 class RequestRecord:
-    __slots__ = ("model", "provider", "request_id", "started", "upstream_model", "usage")
+    """`first_byte` is the perf_counter time the first body bytes went to the client (the edge sets
+    it); `usage_estimated` says `usage` was counted offline because the upstream reported none."""
+
+    __slots__ = (
+        "client",
+        "first_byte",
+        "key_id",
+        "limits",
+        "model",
+        "provider",
+        "request_id",
+        "started",
+        "streamed",
+        "upstream_model",
+        "usage",
+        "usage_estimated",
+    )
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         self.started = time.perf_counter()
+        self.first_byte: float | None = None
+        self.key_id: str | None = None
+        self.client: str | None = None
+        """The client's IP address (the edge sets it): open mode's rate limits count per address."""
+        self.limits: Lease | None = None
+        """The request's place in its rate-limit window: headers for the response, settled at its end."""
         self.model: str | None = None
         self.provider: str | None = None
         self.upstream_model: str | None = None
         self.usage: Usage | None = None
+        self.usage_estimated = False
+        self.streamed = False
 
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     principal: Principal
     record: RequestRecord
+
+    def __post_init__(self) -> None:
+        self.record.key_id = self.principal.key_id  # the usage record names the key that called

@@ -11,18 +11,18 @@ them with their status); errors after it end the stream with an error event.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import orjson
 
 from llmrelay.errors import InvalidRequestError, UpstreamProtocolError
-from llmrelay.pipeline.accounting import estimate_chat_usage
+from llmrelay.pipeline.accounting import estimate_chat_usage, estimate_completion_usage
 from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import RequestContext
 from llmrelay.pipeline.routing import Deployment, Router
-from llmrelay.pipeline.stream import passthrough, translated
+from llmrelay.pipeline.stream import passthrough, reply_text, translated
 from llmrelay.providers.base import Target, UpstreamRequest
 from llmrelay.schemas.chat import ChatRequest, Usage
 from llmrelay.schemas.completions import CompletionRequest
@@ -68,7 +68,8 @@ class Relay:
         adapter = _capability(deployment.spec.chat, deployment, "chat")
         upstream_request = adapter.build_request(req, target)
         if adapter.passthrough:
-            return await self._passthrough(ctx, target, adapter, upstream_request, req.stream)
+            count = functools.partial(estimate_chat_usage, req, target.model)
+            return await self._passthrough(ctx, target, adapter, upstream_request, req.stream, count)
         session = self.pool.session(target.provider)
         if req.stream:
             upstream = await session.open_stream(adapter, upstream_request)
@@ -80,6 +81,7 @@ class Relay:
         if "usage" not in completion:
             text = "".join(c["message"].get("content") or "" for c in completion["choices"])
             completion["usage"] = estimate_chat_usage(req, target.model, text)
+            ctx.record.usage_estimated = True
         ctx.record.usage = completion["usage"]
         return JSONResult(orjson.dumps(completion))
 
@@ -87,17 +89,29 @@ class Relay:
         """Legacy completions: passthrough only (OpenAI-compatible upstreams and the local model)."""
         deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
         adapter = _capability(deployment.spec.completions, deployment, "completions")
-        return await self._passthrough(ctx, target, adapter, adapter.build_request(req, target), req.stream)
+        count = functools.partial(estimate_completion_usage, req, target.model)
+        return await self._passthrough(ctx, target, adapter, adapter.build_request(req, target), req.stream, count)
 
     async def _passthrough(
-        self, ctx: RequestContext, target: Target, adapter: ErrorMapper, request: UpstreamRequest, stream: bool
+        self,
+        ctx: RequestContext,
+        target: Target,
+        adapter: ErrorMapper,
+        request: UpstreamRequest,
+        stream: bool,
+        estimate: Callable[[str], Usage],
     ) -> JSONResult | StreamResult:
-        """An OpenAI-speaking upstream: its bytes go back untouched; usage is read on the way."""
+        """An OpenAI-speaking upstream: its bytes go back untouched; usage is read on the way, and
+        counted offline by `estimate(generated_text)` when the upstream reports none."""
         session = self.pool.session(target.provider)
         if stream:
-            return StreamResult(passthrough(await session.open_stream(adapter, request), ctx.record))
+            return StreamResult(passthrough(await session.open_stream(adapter, request), ctx.record, estimate))
         body = await session.send(adapter, request)
         ctx.record.usage = _usage_of(body)
+        if ctx.record.usage is None:
+            text: list[str] = []
+            reply_text(orjson.loads(body), text)
+            ctx.record.usage, ctx.record.usage_estimated = estimate("".join(text)), True
         return JSONResult(body)
 
     async def embeddings(self, ctx: RequestContext, req: EmbeddingsRequest) -> JSONResult:

@@ -5,11 +5,17 @@ event that ends a broken stream never lands inside a half-sent event. Nothing is
 bytes are scanned for the usage object and the `[DONE]` sentinel, and only the event carrying usage
 is parsed.
 
-    >>> async for frame in passthrough(upstream, record): await send(frame)
+When the upstream sends no usage (a client that did not ask for `stream_options.include_usage`, a
+server that ignores it), the usage is counted offline at the end of the stream, from the bytes already
+relayed: passthrough keeps a reference to each forwarded read until a usage object shows up, and
+decodes them only if none did. A stream the client aborts is counted the same way, up to the abort.
+
+    >>> async for frame in passthrough(upstream, record, estimate): await send(frame)
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import cast
 
@@ -25,16 +31,22 @@ from llmrelay.transport.sse import LineDecoder, SSEDecoder
 
 _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 _USAGE_MARKERS = (b'"usage":{', b'"usage": {')
+_MAX_KEPT = 8 * 1024 * 1024
+"""Bytes of a usage-less stream kept for counting; a longer reply is counted from its first 8 MiB."""
 
 
 def error_event(error: RelayError) -> bytes:
     return encode_event(error.to_body())
 
 
-async def passthrough(upstream: UpstreamStream, record: RequestRecord) -> AsyncIterator[bytes]:
-    """Relay an OpenAI-format SSE body; on a broken upstream, end with an error event."""
+async def passthrough(
+    upstream: UpstreamStream, record: RequestRecord, estimate: Callable[[str], Usage] | None = None
+) -> AsyncIterator[bytes]:
+    """Relay an OpenAI-format SSE body; on a broken upstream, end with an error event. Without usage
+    from the upstream, `estimate(relayed_text)` counts it when the stream ends or is aborted."""
     pending = b""
     complete = False
+    kept = _Kept() if estimate is not None else None
     try:
         async for data in upstream:
             buf = pending + data if pending else data
@@ -43,11 +55,11 @@ async def passthrough(upstream: UpstreamStream, record: RequestRecord) -> AsyncI
                 pending = buf
                 continue
             ready, pending = (buf, b"") if cut == len(buf) else (buf[:cut], buf[cut:])
-            _scan(ready, record)
+            _scan(ready, record, kept)
             yield ready
         complete = True
         if pending:  # a last event without its blank line: forward it as it came
-            _scan(pending, record)
+            _scan(pending, record, kept)
             yield pending
     except UpstreamError as exc:
         yield error_event(exc)
@@ -56,6 +68,53 @@ async def passthrough(upstream: UpstreamStream, record: RequestRecord) -> AsyncI
             upstream.release()
         else:
             upstream.abort()
+        if record.usage is None and kept is not None and estimate is not None:
+            record.usage = estimate(kept.text())
+            record.usage_estimated = True
+
+
+class _Kept:
+    """The relayed reads of a stream that has shown no usage yet, decoded only if it never does."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, ready: bytes) -> None:
+        if self.size < _MAX_KEPT:
+            self.parts.append(ready)
+            self.size += len(ready)
+
+    def text(self) -> str:
+        decoder = SSEDecoder()
+        out: list[str] = []
+        for event in [*decoder.feed(b"".join(self.parts)), *decoder.close()]:
+            if event.data != "[DONE]":
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    reply_text(orjson.loads(event.data), out)
+        return "".join(out)
+
+
+def reply_text(reply: object, out: list[str]) -> None:
+    """Append the generated text of an OpenAI reply or chunk (chat content, tool-call arguments,
+    legacy completion text) to `out`: what an offline count of completion tokens reads."""
+    choices = reply.get("choices") if isinstance(reply, dict) else None
+    for choice in choices if isinstance(choices, list) else ():
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("delta") or choice.get("message") or {}
+        if isinstance(text := choice.get("text"), str):
+            out.append(text)
+        if not isinstance(message, dict):
+            continue
+        if isinstance(content := message.get("content"), str):
+            out.append(content)
+        for call in message.get("tool_calls") or ():
+            arguments = (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
+            if isinstance(arguments, str):
+                out.append(arguments)
 
 
 async def translated(
@@ -83,16 +142,22 @@ async def translated(
         for chunk in translator.close():
             yield framing.encode(_collect(chunk, text))
         complete = True
-        record.usage = translator.usage or estimate("".join(text))
+        record.usage = translator.usage or _estimated(record, estimate, text)
         yield framing.end(record.usage)
     except RelayError as exc:
         yield error_event(exc)
     finally:
-        record.usage = record.usage or translator.usage
+        # An aborted or broken stream is billed for what was relayed up to the end.
+        record.usage = record.usage or translator.usage or _estimated(record, estimate, text)
         if complete:
             upstream.release()
         else:
             upstream.abort()
+
+
+def _estimated(record: RequestRecord, estimate: Callable[[str], Usage], text: list[str]) -> Usage:
+    record.usage_estimated = True
+    return estimate("".join(text))
 
 
 def _collect(chunk: ChatCompletionChunk, text: list[str]) -> ChatCompletionChunk:
@@ -116,12 +181,14 @@ def _last_boundary(buf: bytes) -> int:
     return cut
 
 
-def _scan(ready: bytes, record: RequestRecord) -> None:
-    """Pick usage out of complete events without decoding the others."""
+def _scan(ready: bytes, record: RequestRecord, kept: _Kept | None) -> None:
+    """Pick usage out of complete events without decoding the others; keep the bytes until usage shows."""
     if any(marker in ready for marker in _USAGE_MARKERS):
         usage = _usage_in(ready)
         if usage is not None:
             record.usage = usage
+    if kept is not None and record.usage is None:
+        kept.add(ready)
 
 
 def _usage_in(ready: bytes) -> Usage | None:
@@ -140,4 +207,4 @@ def _usage_in(ready: bytes) -> Usage | None:
     return found
 
 
-__all__ = ["DONE", "Framing", "encode_event", "error_event", "passthrough", "translated"]
+__all__ = ["DONE", "Framing", "encode_event", "error_event", "passthrough", "reply_text", "translated"]

@@ -25,7 +25,7 @@ async def chat(
     gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord
 ) -> JSONResult | StreamResult:
     stamp = functools.partial(ChatRequest.parse, created=int(time.time()), request_id=record.request_id)
-    principal, req = admit(gateway, authorization, stamp, body)
+    principal, req = await admit(gateway, authorization, stamp, body, record)
     return await gateway.relay.chat(RequestContext(principal, record), req)
 
 

@@ -17,7 +17,7 @@ router = APIRouter()
 async def completions(
     gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord
 ) -> JSONResult | StreamResult:
-    principal, req = admit(gateway, authorization, CompletionRequest.parse, body)
+    principal, req = await admit(gateway, authorization, CompletionRequest.parse, body, record)
     return await gateway.relay.completions(RequestContext(principal, record), req)
 
 

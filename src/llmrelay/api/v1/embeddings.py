@@ -14,7 +14,7 @@ router = APIRouter()
 
 
 async def embeddings(gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord) -> JSONResult:
-    principal, req = admit(gateway, authorization, EmbeddingsRequest.parse, body)
+    principal, req = await admit(gateway, authorization, EmbeddingsRequest.parse, body, record)
     return await gateway.relay.embeddings(RequestContext(principal, record), req)
 
 

@@ -18,7 +18,7 @@ router = APIRouter()
 
 async def images(gateway: Gateway, authorization: str | None, body: bytes, record: RequestRecord) -> JSONResult:
     stamp = functools.partial(ImagesRequest.parse, created=int(time.time()))
-    principal, req = admit(gateway, authorization, stamp, body)
+    principal, req = await admit(gateway, authorization, stamp, body, record)
     return await gateway.relay.images(RequestContext(principal, record), req)
 
 

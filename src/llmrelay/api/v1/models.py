@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from llmrelay.api.gateway import gateway_of, principal_of
-from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.routing import ModelEntry
 
 router = APIRouter()
@@ -28,13 +27,13 @@ def _model_object(entry: ModelEntry) -> dict[str, object]:
 
 @router.get("/v1/models", summary="List the models this gateway serves")
 async def list_models(request: Request) -> Response:
-    Authenticator.require_verified(principal_of(request))
+    await principal_of(request, "read")
     data = [_model_object(entry) for entry in gateway_of(request).router.models()]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
 
 
 @router.get("/v1/models/{model_id:path}", summary="Retrieve one model (ids may contain '/')")
 async def retrieve_model(model_id: str, request: Request) -> Response:
-    Authenticator.require_verified(principal_of(request))
+    await principal_of(request, "read")
     entry = gateway_of(request).router.model(model_id)
     return Response(orjson.dumps(_model_object(entry)), media_type="application/json")

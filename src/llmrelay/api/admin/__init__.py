@@ -1,0 +1,1 @@
+"""The admin API (/admin/*): the master key or a key with 'admin' permission only."""

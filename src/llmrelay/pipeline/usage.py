@@ -1,0 +1,164 @@
+"""Usage records written off the request path: a bounded in-memory queue, flushed in batches.
+
+The edge hands each finished request to `UsageWriter.submit`, which only appends to a list: it
+never waits for the database. A background task writes the queue in one executemany when it holds
+`batch_size` records or when the oldest has waited `interval` seconds. `stop()` (graceful shutdown)
+writes what is left.
+
+When the queue is full (`capacity` records: the database is down or far too slow), new records are
+dropped and counted, never waited for: serving traffic matters more than its accounting. The first
+drop logs `usage_queue_full`, and each later write logs `usage_records_dropped` with the running
+count. A failed write is logged and its records go back to the queue for the next try.
+
+    >>> writer = UsageWriter(UsageStore(db.engine)); await writer.start()
+    >>> writer.submit(usage_record(record, status=200, path="/v1/chat/completions", cost=None))
+    >>> await writer.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from llmrelay.observability.logging import get_logger
+from llmrelay.pipeline.context import RequestRecord
+from llmrelay.storage.usage import UsageRecord
+
+_WRITE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+
+
+class UsageSink(Protocol):
+    async def insert(self, records: Sequence[UsageRecord]) -> None: ...
+
+
+def usage_record(record: RequestRecord, *, status: int, path: str, cost: Decimal | None) -> UsageRecord:
+    """The row one finished request leaves; call it when the response has ended."""
+    now = time.perf_counter()
+    latency = now - record.started
+    usage = record.usage
+    details = (usage.get("prompt_tokens_details") or {}) if usage else {}
+    completion_details = (usage.get("completion_tokens_details") or {}) if usage else {}
+    return UsageRecord(
+        created_at=datetime.fromtimestamp(time.time() - latency, UTC),
+        request_id=record.request_id,
+        status=status,
+        latency_ms=round(latency * 1000, 3),
+        path=path[:100],
+        key_id=record.key_id,
+        model=record.model,
+        provider=record.provider,
+        deployment=record.upstream_model,
+        prompt_tokens=usage.get("prompt_tokens") if usage else None,
+        completion_tokens=usage.get("completion_tokens") if usage else None,
+        cached_tokens=details.get("cached_tokens"),
+        reasoning_tokens=completion_details.get("reasoning_tokens"),
+        tokens_estimated=record.usage_estimated,
+        cost_usd=cost,
+        ttft_ms=None if record.first_byte is None else round((record.first_byte - record.started) * 1000, 3),
+        streamed=record.streamed,
+    )
+
+
+class UsageWriter:
+    """Batches records for `sink`. Defaults: 200 records or 0.5 s per write, at most 50,000 queued."""
+
+    def __init__(
+        self,
+        sink: UsageSink,
+        *,
+        batch_size: int = 200,
+        interval: float = 0.5,
+        capacity: int = 50_000,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.sink = sink
+        self.batch_size = batch_size
+        self.interval = interval
+        self.capacity = capacity
+        self.stop_timeout = stop_timeout
+        self.dropped = 0
+        self._queue: list[UsageRecord] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._reported = 0
+        self.log = get_logger()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def submit(self, record: UsageRecord) -> None:
+        """Queue one record; never blocks. A full queue drops it (counted and logged)."""
+        queue = self._queue
+        if len(queue) >= self.capacity:
+            self.dropped += 1
+            if self.dropped == 1:
+                self.log.warning("usage_queue_full", capacity=self.capacity, hint="usage records are being dropped")
+            return
+        queue.append(record)
+        if len(queue) == 1 or len(queue) >= self.batch_size:
+            self._wake.set()
+
+    async def start(self) -> None:
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name="llmrelay-usage-writer")
+
+    async def flush(self) -> bool:
+        """Write everything queued now, one executemany per `batch_size` records; False if a write failed."""
+        async with self._lock:
+            while self._queue:
+                batch, self._queue = self._queue[: self.batch_size], self._queue[self.batch_size :]
+                if not await self._write(batch):
+                    return False
+        return True
+
+    async def stop(self) -> None:
+        """Stop the background task and write what is left, giving up after `stop_timeout` seconds."""
+        self._closing = True
+        self._wake.set()
+        try:
+            if self._task is not None:
+                await asyncio.wait_for(self._task, self.stop_timeout)
+            await asyncio.wait_for(self.flush(), self.stop_timeout)
+        except TimeoutError:
+            self.log.error("usage_records_lost", count=len(self._queue), reason="the database did not answer in time")
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            if len(self._queue) < self.batch_size and not self._closing:
+                # Wait for a full batch, or for the oldest record to be `interval` old.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
+                self._wake.clear()
+            if not await self.flush() and not self._closing:
+                await asyncio.sleep(self.interval)  # back off while the database is down
+                self._wake.set()
+
+    async def _write(self, batch: list[UsageRecord]) -> bool:
+        """Insert `batch`; on failure, put it back at the head of the queue (as far as room allows)."""
+        if not batch:
+            return True
+        try:
+            await self.sink.insert(batch)
+        except _WRITE_ERRORS as exc:
+            room = max(self.capacity - len(self._queue), 0)
+            self.dropped += max(len(batch) - room, 0)
+            self._queue = batch[:room] + self._queue
+            self.log.warning("usage_write_failed", records=len(batch), error=type(exc).__name__)
+            return False
+        if self.dropped != self._reported:
+            self._reported = self.dropped
+            self.log.warning("usage_records_dropped", count=self.dropped)
+        return True

@@ -1,0 +1,165 @@
+"""Usage records in the database: one row per request, written in batches, read back as totals.
+
+Times are stored in UTC. SQLite keeps them as naive text, PostgreSQL as `timestamptz`; both read
+back as aware UTC datetimes.
+
+    >>> store = UsageStore(db.engine)
+    >>> await store.insert([UsageRecord(created_at=now, request_id="req_1", status=200, latency_ms=12.5)])
+    >>> await store.totals(UsageFilter(key_id="key_ab12"), group_by="day")
+    [UsageTotal(group='2026-11-21', requests=1, prompt_tokens=8, completion_tokens=9, ...)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from llmrelay.storage.tables import usage_records
+
+GroupBy = Literal["day", "key", "model", "provider"]
+_T = usage_records.c
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One request as `usage_records` holds it. Token counts are None when nothing was counted."""
+
+    created_at: datetime
+    request_id: str
+    status: int
+    latency_ms: float
+    path: str = ""
+    key_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    deployment: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    tokens_estimated: bool = False
+    cost_usd: Decimal | None = None
+    ttft_ms: float | None = None
+    streamed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFilter:
+    """Which records to count; None means any. `since` is inclusive, `until` exclusive."""
+
+    key_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotal:
+    """Totals over the records of one group (`group` is None when not grouped)."""
+
+    group: str | None
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: Decimal
+
+
+class UsageStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def insert(self, records: Sequence[UsageRecord]) -> None:
+        """Write `records` in one transaction, as one executemany."""
+        if not records:
+            return
+        rows = [{**asdict(r), "created_at": _utc(r.created_at)} for r in records]
+        async with self.engine.begin() as conn:
+            await conn.execute(usage_records.insert(), rows)
+
+    async def totals(self, where: UsageFilter = UsageFilter(), group_by: GroupBy | None = None) -> list[UsageTotal]:
+        """Requests, tokens and cost over the matching records, one line per group (ordered by group)."""
+        group = self._group_column(group_by)
+        columns = [
+            func.count().label("requests"),
+            func.coalesce(func.sum(_T.prompt_tokens), 0).label("prompt_tokens"),
+            func.coalesce(func.sum(_T.completion_tokens), 0).label("completion_tokens"),
+            # PostgreSQL sums exact numerics; SQLite sums floats (exact to ~15 digits, plenty for totals).
+            func.sum(_T.cost_usd).label("cost_usd"),
+        ]
+        query: Select[tuple[object, ...]] = select(*columns) if group is None else select(group.label("g"), *columns)
+        query = _filtered(query, where)
+        if group is not None:
+            query = query.group_by(group).order_by(group)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_total(row._mapping, group is not None) for row in rows if group is not None or row.requests]
+
+    async def records(self, where: UsageFilter = UsageFilter(), limit: int = 1000) -> list[UsageRecord]:
+        """The matching records, oldest first (for tests and exports)."""
+        names = [field for field in UsageRecord.__dataclass_fields__]
+        query: Select[tuple[object, ...]] = select(*(_T[name] for name in names))
+        query = _filtered(query, where).order_by(_T.id).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_record(dict(row._mapping)) for row in rows]
+
+    def _group_column(self, group_by: GroupBy | None) -> ColumnElement[str] | None:
+        if group_by is None:
+            return None
+        if group_by == "key":
+            return func.coalesce(_T.key_id, "")
+        if group_by in ("model", "provider"):
+            return func.coalesce(_T[group_by], "")
+        if self.engine.dialect.name == "postgresql":
+            return func.to_char(func.timezone("UTC", _T.created_at), "YYYY-MM-DD")
+        return func.substr(_T.created_at, 1, 10)  # SQLite: the UTC text "YYYY-MM-DD HH:MM:SS…"
+
+
+def _filtered(query: Select[tuple[object, ...]], where: UsageFilter) -> Select[tuple[object, ...]]:
+    if where.key_id is not None:
+        query = query.where(_T.key_id == where.key_id)
+    if where.model is not None:
+        query = query.where(_T.model == where.model)
+    if where.provider is not None:
+        query = query.where(_T.provider == where.provider)
+    if where.since is not None:
+        query = query.where(_T.created_at >= _utc(where.since))
+    if where.until is not None:
+        query = query.where(_T.created_at < _utc(where.until))
+    return query
+
+
+def _utc(moment: datetime) -> datetime:
+    """An aware UTC datetime (a naive one is taken as UTC): SQLite stores the wall time as written."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _total(row: object, grouped: bool) -> UsageTotal:
+    values = dict(row)  # type: ignore[call-overload]
+    prompt, completion = int(values["prompt_tokens"]), int(values["completion_tokens"])
+    cost = values["cost_usd"]
+    return UsageTotal(
+        group=str(values["g"]) if grouped else None,
+        requests=int(values["requests"]),
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cost_usd=Decimal(0) if cost is None else Decimal(str(cost)),
+    )
+
+
+def _record(values: dict[str, object]) -> UsageRecord:
+    created = values["created_at"]
+    assert isinstance(created, datetime)
+    values["created_at"] = _utc(created)
+    cost = values["cost_usd"]
+    values["cost_usd"] = None if cost is None else Decimal(str(cost))
+    return UsageRecord(**values)  # type: ignore[arg-type]
