@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import openai
 import pytest
 
@@ -112,3 +115,26 @@ def sdk(server: Server, api_key: str = "anything") -> openai.OpenAI:
 def client(gateway: Server) -> Iterator[openai.OpenAI]:
     with sdk(gateway) as c:
         yield c
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL server, dropped afterwards (fails if the server is down)."""
+    name = f"llmrelay_t_{uuid.uuid4().hex}"
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def pg_admin(sql: str) -> None:
+    """Run one statement on the server's `postgres` database (CREATE/DROP DATABASE)."""
+    conn = await asyncpg.connect(f"{POSTGRES}/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

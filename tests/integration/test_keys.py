@@ -12,13 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 import openai
 import orjson
 import pytest
 import yaml
-from tests.conftest import MASTER_KEY, gateway_config, run_gateway, sdk
+from tests.conftest import MASTER_KEY, gateway_config, pg_admin, run_gateway, sdk
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import Server
 from tests.process import HELLO, clean_env, llmrelay, log_lines, serving
@@ -207,25 +206,6 @@ def _until(condition: Any, timeout: float = 10.0) -> float:
     return time.monotonic() - started
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A database of its own on the shared PostgreSQL server, dropped afterwards."""
-    name = f"llmrelay_t_{uuid.uuid4().hex}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _pg(sql: str) -> None:
-    conn = await asyncpg.connect(f"{POSTGRES}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _process_config(tmp_path: Path, upstream: str, database: str, ttl: float) -> Path:
     config = gateway_config(upstream, auth={"master_key": MASTER_KEY, "key_cache_ttl": ttl}, database=database)
     path = tmp_path / f"gw-{uuid.uuid4().hex[:6]}.yaml"
@@ -266,7 +246,7 @@ def test_cached_keys_keep_working_when_the_database_is_gone(
         health = httpx.get(f"{base}/health").json()
         assert health["storage"] == {"database": "reachable"}
         name = postgres_url.rsplit("/", 1)[1]
-        asyncio.run(_pg(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
         gone = time.monotonic()
         _until(lambda: httpx.get(f"{base}/health").json()["storage"]["database"] == "unreachable")
         while time.monotonic() - gone < 3 * ttl:  # past the ttl: every request now tries the database

@@ -204,14 +204,15 @@ def _create_key(base_url: str, **fields: Any) -> str:
 
 
 def test_two_processes_share_one_redis_window_exactly(
-    upstream_server: tuple[FakeOpenAI, Server], tmp_path: Path, redis_prefix: str
+    upstream_server: tuple[FakeOpenAI, Server], tmp_path: Path, redis_prefix: str, postgres_url: str
 ) -> None:
-    """The headline: a key limited to N RPM gets exactly N through two gateways, whichever it hits."""
+    """The headline: a key limited to N RPM gets exactly N through two gateways sharing PostgreSQL
+    (the key) and Redis (the window), whichever gateway each request hits."""
     limit, attempts = 5, 16
     config = gateway_config(
         upstream_server[1].base_url,
         auth={"master_key": MASTER_KEY},
-        database=f"sqlite:///{tmp_path / 'shared.db'}",
+        database=postgres_url,
         redis=REDIS_URL,
         limits={"redis_prefix": redis_prefix},
     )
