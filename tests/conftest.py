@@ -85,9 +85,19 @@ def gateway_config(upstream_url: str, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+def single_attempt(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`config` with one try per request and no cooldowns, unless it sets them itself: the tests of
+    error mapping see each planned fault as it came (tests/integration/test_resilience.py covers retries)."""
+    providers = {
+        name: {"max_retries": 0, **provider} if isinstance(provider, dict) else provider
+        for name, provider in config.get("providers", {}).items()
+    }
+    return {"cooldown": {"enabled": False}, **config, "providers": providers}
+
+
 @contextlib.contextmanager
 def run_gateway(config: Mapping[str, Any], registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Iterator[Server]:
-    app = create_app(validate(config, "test.yaml"), registry)
+    app = create_app(validate(single_attempt(config), "test.yaml"), registry)
     with serve_in_thread(app, lifespan="on") as server:
         yield server
 

@@ -53,6 +53,15 @@ def llmrelay(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> sub
 @contextlib.contextmanager
 def serving(args: list[str], cwd: Path, env: Mapping[str, str]) -> Iterator[tuple[str, Path]]:
     """Run `llmrelay serve`; yield its base URL and the file its stdout goes to; stop it with SIGTERM."""
+    with server_process(args, cwd, env) as (_, base, out):
+        yield base, out
+
+
+@contextlib.contextmanager
+def server_process(
+    args: list[str], cwd: Path, env: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """`serving`, also yielding the process (to signal it and read its exit code); SIGTERM at the end."""
     port = closed_port()
     out = cwd / f"serve-{port}.log"
     with out.open("wb") as sink:
@@ -66,9 +75,10 @@ def serving(args: list[str], cwd: Path, env: Mapping[str, str]) -> Iterator[tupl
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc, out)
-        yield base, out
+        yield proc, base, out
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

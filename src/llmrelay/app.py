@@ -57,6 +57,7 @@ def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS)
         max_body=config.server.max_request_bytes,
         cost=gateway.accounting.cost,
         usage=gateway.usage.submit if gateway.usage else None,
+        metrics=gateway.metrics,
     )
 
 

@@ -8,6 +8,7 @@ $ llmrelay usage --since 7d --group-by model [--json]
 from __future__ import annotations
 
 import ipaddress
+import signal
 import sys
 from typing import Annotated
 
@@ -15,6 +16,7 @@ import typer
 
 from llmrelay.cli_keys import db_cli, keys_cli
 from llmrelay.config.load import ConfigError, hand_off, load
+from llmrelay.config.metrics_env import for_workers
 from llmrelay.config.model import Config
 
 CONFIG_ERROR_EXIT = 2
@@ -69,13 +71,17 @@ def serve(
         "log_config": None,
         "access_log": False,
         "server_header": False,
-        "timeout_graceful_shutdown": 30,
+        # On SIGTERM uvicorn stops accepting, lets in-flight requests and streams finish for this long,
+        # then runs the lifespan's shutdown (usage records flushed) and returns.
+        "timeout_graceful_shutdown": loaded.server.shutdown_timeout,
     }
-    if workers > 1:
-        hand_off(config)
-        uvicorn.run("llmrelay.app:factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
-    else:
-        uvicorn.run(create_app(loaded), **options)  # type: ignore[arg-type]
+    with for_workers(workers):  # --workers N: prometheus_client's multiprocess mode (config/metrics_env.py)
+        if workers > 1:
+            hand_off(config)
+            uvicorn.run("llmrelay.app:factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        else:
+            _exit_cleanly_on_sigterm()
+            uvicorn.run(create_app(loaded), **options)  # type: ignore[arg-type]
 
 
 @cli.command("check-config")
@@ -137,6 +143,13 @@ def _usage_table(body: dict[str, object]) -> str:
     lines = [f"{'group':<24}{'requests':>10}{'prompt':>12}{'completion':>12}{'total':>12}{'cost_usd':>16}"]
     lines += [f"{n:<24}{r:>10}{p:>12}{c:>12}{t:>12}{usd:>16.6f}" for n, r, p, c, t, usd in rows]
     return "\n".join(lines)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """After a graceful shutdown uvicorn re-raises the signal that caused it under the handler that was
+    in place before it started: the default one would end the process with -SIGTERM. A SIGTERM is
+    the normal way to stop a server, and a drained one exits 0."""
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
 
 
 def _is_loopback(host: str) -> bool:

@@ -16,6 +16,7 @@ non-stream request sends the headers and half the body before the drop. Validati
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +59,14 @@ class Hang:
     """Stream the first event, then wait for the client to disconnect (non-stream: send nothing)."""
 
 
-Directive = Status | Delay | CutStream | Garbage | Hang
+@dataclass(frozen=True)
+class Gate:
+    """Stream the first event, then hold the rest until the test sets ``opened`` (at most 30 s)."""
+
+    opened: threading.Event
+
+
+Directive = Status | Delay | CutStream | Garbage | Hang | Gate
 
 GARBAGE_BODY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 _RATE_LIMITED = (
@@ -255,6 +263,8 @@ async def _respond_stream(out: Responder, payload: dict[str, Any], directive: Di
     for index, event in enumerate(events):
         if index == cut_at:
             await out.abort()
+        if index == 1 and isinstance(directive, Gate):
+            await asyncio.to_thread(directive.opened.wait, 30)
         if out.disconnected.is_set():
             return
         await out.chunk(event)

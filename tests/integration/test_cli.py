@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -141,6 +142,11 @@ def test_embedded_default_without_keys_serves_the_local_model(tmp_path: Path) ->
 def test_workers_serve_on_one_port(tmp_path: Path, upstream_server: tuple[FakeOpenAI, Server]) -> None:
     path = write_config(tmp_path, gateway_config(upstream_server[1].base_url))
     with serving(["--config", str(path), "--workers", "2"], tmp_path, clean_env()) as (base, out):
+        # Ready means one worker answers; wait (bounded) until the second has started too.
+        deadline = time.monotonic() + 30
+        while sum(1 for line in log_lines(out) if line.get("event") == "started") < 2:
+            assert time.monotonic() < deadline, "the second worker never started"
+            time.sleep(0.05)  # polling a log file, not synchronising on time
         for _ in range(4):
             assert (
                 httpx.post(f"{base}/v1/chat/completions", json={"model": "fast", "messages": HELLO}).status_code == 200

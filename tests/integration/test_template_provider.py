@@ -28,6 +28,7 @@ from tests.process import clean_env, llmrelay, serving
 
 from llmrelay.app import create_app
 from llmrelay.config.load import load
+from llmrelay.config.model import CooldownConfig
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "providers" / "qwen"
 TOKEN = "qwen-web-token-0123"
@@ -93,6 +94,9 @@ def gateway(
 ) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("qwen-gateway")
     config = load(str(write_config(folder, EXAMPLE)), env=qwen_env(qwen_server[1], QWEN_CHAT_ID=chat_id), cwd=folder)
+    # One try per request (as tests/conftest.py `single_attempt`): the error tests see each fault as it came.
+    providers = {name: p.model_copy(update={"max_retries": 0}) for name, p in config.providers.items()}
+    config = config.model_copy(update={"providers": providers, "cooldown": CooldownConfig(enabled=False)})
     with serve_in_thread(create_app(config), lifespan="on") as server:
         yield server
 

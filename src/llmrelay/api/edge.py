@@ -1,9 +1,12 @@
 """Pure ASGI middleware for every request: request id, security headers, body size limit, last-resort
-errors, access log, and the usage record of every /v1/ request (handed to `usage`, which queues it).
+errors, access log, and the usage record and metrics of every /v1/ request (`usage` queues the
+record; `metrics` counts it, with the requests in flight).
 
 It never buffers a response, so streams pass straight through (only the few-hundred-byte /docs page
 is held, to hash its inline script into its Content-Security-Policy: api/security.py).
 
+A successful /v1/ inference response says which model entry answered (`x-llmrelay-model`, its public
+name) and where (`x-llmrelay-deployment: provider/upstream-model`): a fallback's, after a failure.
 A finished JSON response to /v1/ carries `x-llmrelay-cost-usd`: its cost in USD, "0" when no
 provider was reached or the request failed, absent when the model's price is unknown. A stream's
 cost is known only when it ends, after its headers went out: it is in the usage record and the log.
@@ -25,12 +28,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from llmrelay.api.security import SECURITY_HEADERS, with_docs_csp
 from llmrelay.errors import RelayError, RequestTooLargeError, ServerError
 from llmrelay.observability.logging import get_logger
+from llmrelay.observability.metrics import Metrics
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.pipeline.usage import usage_record
 from llmrelay.storage.usage import UsageRecord
 
 RECORD_KEY = "llmrelay.record"
 COST_HEADER = b"x-llmrelay-cost-usd"
+MODEL_HEADER = b"x-llmrelay-model"
+DEPLOYMENT_HEADER = b"x-llmrelay-deployment"
 DOCS_PATH = "/docs"
 CLIENT_CLOSED = 499
 _VALID_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
@@ -44,11 +50,13 @@ class EdgeMiddleware:
         max_body: int,
         cost: Callable[[RequestRecord], Decimal | None],
         usage: Callable[[UsageRecord], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.cost = cost
         self.usage = usage
+        self.metrics = metrics
         self.log = get_logger()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,7 +68,8 @@ class EdgeMiddleware:
         record.client = client[0] if (client := scope.get("client")) else None
         scope[RECORD_KEY] = record
         added = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
-        billed = scope["path"].startswith("/v1/")
+        billed = scope["path"].startswith("/v1/")  # also what the metrics count: not /health, /metrics, /admin
+        metrics = _in_flight(self.metrics if billed else None)
         outer = _outer_send(scope, send)
         status = 0
         ended = False
@@ -90,6 +99,7 @@ class EdgeMiddleware:
                 await send_error(send_with_id, ServerError("The gateway failed to handle this request."))
             status = status or 500
         finally:
+            _in_flight(metrics, ended=True)
             self._finish(scope, record, _final_status(status, ended, record.streamed), billed)
             await _settle_limits(record, _final_status(status, ended, record.streamed), True)
 
@@ -101,6 +111,8 @@ class EdgeMiddleware:
             headers += record.limits.headers()
         if billed and (cost := self._cost_header(record, headers, start["status"])) is not None:
             headers.append((COST_HEADER, cost))
+        if billed and start["status"] < 400 and record.provider is not None:
+            headers += _answered_by(record)
         return headers
 
     def _cost_header(self, record: RequestRecord, headers: list[tuple[bytes, bytes]], status: int) -> bytes | None:
@@ -116,11 +128,23 @@ class EdgeMiddleware:
 
     def _finish(self, scope: Scope, record: RequestRecord, status: int, billed: bool) -> None:
         cost = self.cost(record)
-        self._access_log(scope, record, status, cost)
-        if billed and self.usage is not None:
+        latency = time.perf_counter() - record.started
+        self._access_log(scope, record, status, cost, latency)
+        if not billed:
+            return
+        if self.usage is not None:
             self.usage(usage_record(record, status=status, path=scope["path"], cost=cost))
+        if self.metrics is not None:
+            first = record.first_byte
+            ttft = first - record.started if record.streamed and first is not None else None
+            # Gateway overhead = total − time waiting on upstreams; for a stream only the wait for its
+            # first chunk is measured, so the overhead would include the whole stream: not observed.
+            upstream = None if record.streamed else record.upstream_seconds
+            self.metrics.observe(record, status=status, latency=latency, ttft=ttft, upstream=upstream, cost_usd=cost)
 
-    def _access_log(self, scope: Scope, record: RequestRecord, status: int, cost: Decimal | None) -> None:
+    def _access_log(
+        self, scope: Scope, record: RequestRecord, status: int, cost: Decimal | None, latency: float
+    ) -> None:
         usage: Mapping[str, object] = record.usage or {}
         self.log.info(
             "request",
@@ -128,7 +152,7 @@ class EdgeMiddleware:
             method=scope["method"],
             path=scope["path"],
             status=status,
-            latency_ms=round((time.perf_counter() - record.started) * 1000, 3),
+            latency_ms=round(latency * 1000, 3),
             model=record.model,
             provider=record.provider,
             upstream_model=record.upstream_model,
@@ -136,6 +160,22 @@ class EdgeMiddleware:
             completion_tokens=usage.get("completion_tokens"),
             cost_usd=_usd(cost),
         )
+
+
+def _answered_by(record: RequestRecord) -> list[tuple[bytes, bytes]]:
+    """Which model and deployment answered (a fallback's, after a failure): names from the config only."""
+    deployment = f"{record.provider}/{record.upstream_model or ''}"
+    return [
+        (MODEL_HEADER, (record.model or "").encode("latin-1", "replace")),
+        (DEPLOYMENT_HEADER, deployment.encode("latin-1", "replace")),
+    ]
+
+
+def _in_flight(metrics: Metrics | None, *, ended: bool = False) -> Metrics | None:
+    """Count the request in (then out of) the in-flight gauge; pass None for requests not counted."""
+    if metrics is not None:
+        (metrics.request_ended if ended else metrics.request_started)()
+    return metrics
 
 
 def _outer_send(scope: Scope, send: Send) -> Send:

@@ -9,7 +9,7 @@ import asyncio
 import functools
 import gc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from starlette.requests import Request
@@ -17,13 +17,18 @@ from starlette.types import Scope
 
 from llmrelay.accounting import prices
 from llmrelay.api.edge import RECORD_KEY
+from llmrelay.api.observed import build_metrics
 from llmrelay.config.model import Config
+from llmrelay.errors import InsufficientQuotaError, LimitsUnavailableError
+from llmrelay.observability.metrics import Metrics
 from llmrelay.pipeline.accounting import Accounting
 from llmrelay.pipeline.auth import Authenticator
+from llmrelay.pipeline.balancing import LoadStats, make_strategy
 from llmrelay.pipeline.context import Permission, Principal, RequestRecord
 from llmrelay.pipeline.keys import Budgets, KeyCache, StorageHealth
-from llmrelay.pipeline.limits import Limiter, reservation
+from llmrelay.pipeline.limits import Limiter, LimitRefusal, reservation
 from llmrelay.pipeline.relay import Relay
+from llmrelay.pipeline.resilience import Resilience
 from llmrelay.pipeline.routing import Router
 from llmrelay.pipeline.usage import UsageWriter
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
@@ -51,11 +56,15 @@ class Gateway:
     budgets: Budgets | None = None
     storage: StorageHealth | None = None
     limits: Limiter | None = None
+    metrics: Metrics = field(kw_only=True)
+    """The process's metrics: the edge counts requests; the relay calls `inc_retry`, `inc_fallback`,
+    `inc_cooldown`; `admit` counts its refusals. Closed in `stop`."""
 
     @classmethod
     def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
         catalogs = catalogs_from_config(config)
-        router = Router(config, registry, catalogs)
+        stats = LoadStats()
+        router = Router(config, registry, catalogs, make_strategy(config.routing_strategy, stats))
         pool = Pool({**router.upstream_specs(), **{c.name: c.upstream_spec() for c in catalogs}})
         accounting = Accounting.from_config(config, catalogs)
         database = Database(config.database)
@@ -64,9 +73,11 @@ class Gateway:
         key_store, ttl = KeyStore(database.engine), config.auth.key_cache_ttl
         keys, budgets = KeyCache(key_store, storage, ttl=ttl), Budgets(key_store, storage, ttl=ttl)
         auth = _authenticator(config, keys)
+        metrics = build_metrics(config, router, catalogs)
+        resilience = Resilience.from_config(config, stats, events=metrics)
         return cls(
-            config, router, pool, auth, Relay(router, pool, auth), accounting, catalogs, database, usage,
-            keys=keys, budgets=budgets, storage=storage, limits=Limiter.from_config(config),
+            config, router, pool, auth, Relay(router, pool, auth, resilience), accounting, catalogs, database, usage,
+            keys=keys, budgets=budgets, storage=storage, limits=Limiter.from_config(config), metrics=metrics,
         )  # fmt: skip
 
     async def start(self) -> None:
@@ -97,6 +108,8 @@ class Gateway:
             await self.database.close()
         if self.limits is not None:
             await self.limits.stop()
+        await self.relay.resilience.close()
+        self.metrics.close()
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -141,10 +154,20 @@ async def admit(
     if principal.key is not None:
         Authenticator.require(principal, "read-write")
         if gateway.budgets is not None:
-            await gateway.budgets.check(principal)
+            try:
+                await gateway.budgets.check(principal)
+            except InsufficientQuotaError:
+                gateway.metrics.inc_rate_limited("budget")  # before parsing: no model to name yet
+                raise
     req = gateway.auth.parse_for(principal, parse, body)
     if gateway.limits is not None and record is not None:
         default_max_tokens = gateway.config.limits.default_max_tokens
         estimate = functools.partial(reservation, req, default_max_tokens)
-        record.limits = await gateway.limits.admit(principal, record.client, estimate)
+        try:
+            record.limits = await gateway.limits.admit(principal, record.client, estimate)
+        except (LimitRefusal, LimitsUnavailableError) as exc:
+            model = getattr(req, "model", None)
+            limit = exc.limit if isinstance(exc, LimitRefusal) else "unavailable"
+            gateway.metrics.inc_rate_limited(limit, model=model if isinstance(model, str) else None)
+            raise
     return principal, req

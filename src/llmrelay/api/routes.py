@@ -2,7 +2,8 @@
 
 | method | path                         | handler                        |
 |--------|------------------------------|--------------------------------|
-| GET    | /health                      | api.ops.health                 |
+| GET    | /health[?probe=1]            | api.ops.health                 |
+| GET    | /metrics                     | api.ops.metrics                |
 | GET    | /v1/models                   | api.v1.models.list_models      |
 | GET    | /v1/models/{id:path}         | api.v1.models.retrieve_model   |
 | POST   | /v1/chat/completions         | api.v1.chat.create_chat_completion (fast lane) |

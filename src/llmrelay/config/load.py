@@ -96,10 +96,18 @@ def validate(raw: Mapping[str, Any], source: str, *, env: Mapping[str, str] | No
             known = ", ".join(sorted(config.providers)) or "none"
             problem = f"provider {model.provider!r} is not defined under providers (defined: {known})"
             raise ConfigError(source, f"models[{i}].provider", problem)
-        for j, fallback in enumerate(model.fallbacks):
-            if fallback not in names:
-                raise ConfigError(source, f"models[{i}].fallbacks[{j}]", f"no model is named {fallback!r}")
+        _check_names(source, f"models[{i}].fallbacks", model.fallbacks, names)
+        _check_names(source, f"models[{i}].context_window_fallbacks", model.context_window_fallbacks, names)
+    _check_names(source, "default_fallbacks", config.default_fallbacks, names)
+    _check_names(source, "context_window_fallbacks", config.context_window_fallbacks, names)
     return _with_templates(config, raw, env)
+
+
+def _check_names(source: str, key: str, fallbacks: tuple[str, ...], names: set[str]) -> None:
+    """Every fallback must name a model entry."""
+    for j, fallback in enumerate(fallbacks):
+        if fallback not in names:
+            raise ConfigError(source, f"{key}[{j}]", f"no model is named {fallback!r}")
 
 
 def _with_templates(config: Config, raw: Mapping[str, Any], env: Mapping[str, str] | None) -> Config:

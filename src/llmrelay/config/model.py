@@ -37,6 +37,8 @@ class ServerConfig(_Frozen):
     port: int = Field(default=8080, ge=0, le=65535)
     cors_origins: tuple[str, ...] = ()
     max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    shutdown_timeout: float = Field(default=30.0, ge=0)
+    """Seconds in-flight requests and streams get to finish after SIGTERM before they are cut."""
 
 
 class AuthConfig(_Frozen):
@@ -47,6 +49,30 @@ class AuthConfig(_Frozen):
     """Seconds a virtual key (and a key's budget spend) is served from memory: revocation takes effect within it."""
 
 
+class TimeoutsConfig(_Frozen):
+    """Seconds; an unset one takes the provider's `timeout` (connect: at most 10 s of it).
+
+    `connect`: to open a connection; `first_byte`: from sending the request to the response headers
+    (and a stream's first chunk); `idle`: the longest gap between reads of the body; `total`: the
+    whole request, retries and fallbacks included (then the client gets 504).
+    """
+
+    connect: float | None = Field(default=None, gt=0)
+    first_byte: float | None = Field(default=None, gt=0)
+    idle: float | None = Field(default=None, gt=0)
+    total: float | None = Field(default=None, gt=0)
+
+
+class CooldownConfig(_Frozen):
+    """A deployment failing more than `allowed_failures` times within `window` seconds is left out
+    for `period` seconds, then let back in by one probe request. `enabled: false` turns this off."""
+
+    enabled: bool = True
+    allowed_failures: int = Field(default=2, ge=0)
+    window: float = Field(default=60.0, gt=0)
+    period: float = Field(default=30.0, gt=0)
+
+
 class ProviderConfig(_Frozen):
     type: ProviderType
     base_url: str | None = None
@@ -54,6 +80,10 @@ class ProviderConfig(_Frozen):
     auth: Literal["key", "passthrough"] = "key"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=60.0, gt=0)
+    """Seconds: the default of `timeouts.first_byte`, `.idle` and `.total` (and of `.connect`, up to 10)."""
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of one deployment after a retryable failure (429, 408, 5xx, no answer) before its fallbacks."""
     match: tuple[str, ...] = ()
     """fnmatch patterns: a model name that matches is sent to this provider unchanged."""
     # type-specific settings
@@ -107,6 +137,13 @@ class ModelConfig(_Frozen):
     model: str | None = None
     weight: int = Field(default=1, ge=0)
     fallbacks: tuple[str, ...] = ()
+    """Model names tried, in order, once this model's deployments have failed (then `default_fallbacks`)."""
+    context_window_fallbacks: tuple[str, ...] = ()
+    """Model names tried when the upstream says the request is too long (wins over the global list)."""
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    """Overrides the provider's `max_retries` for this deployment."""
+    timeouts: TimeoutsConfig | None = None
+    """Overrides the provider's timeouts (each key given) for this deployment."""
     capabilities: dict[Capability, bool] = Field(default_factory=dict)
     """Narrow what the provider type offers for this model, e.g. `{embeddings: false}` for a chat model."""
     price: PriceConfig | None = None
@@ -152,6 +189,9 @@ class LimitsConfig(_Frozen):
     """Start of the Redis keys of the counters: gateways share limits when they share Redis and this."""
 
 
+RoutingStrategy = Literal["weighted_random", "least_in_flight", "lowest_latency", "usage_based"]
+
+
 class Config(_Frozen):
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
@@ -160,6 +200,15 @@ class Config(_Frozen):
     limits: LimitsConfig = LimitsConfig()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: tuple[ModelConfig, ...] = ()
+    routing_strategy: RoutingStrategy = "weighted_random"
+    """How to order the deployments sharing a model name (README "Reliability")."""
+    default_fallbacks: tuple[str, ...] = ()
+    """Model names tried after any model's own deployments and fallbacks have failed."""
+    context_window_fallbacks: tuple[str, ...] = ()
+    """Model names tried when the upstream says the context is too long (a model's own list wins)."""
+    retry_after_cap: float = Field(default=60.0, ge=0)
+    """The longest upstream `retry-after` waited for; a longer one moves on to the next deployment."""
+    cooldown: CooldownConfig = CooldownConfig()
     log_level: LogLevel = "INFO"
     source: str = Field(default="<embedded default>", exclude=True)
     """Where this config came from (a file path or the embedded default); for messages only."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import TypeVar
@@ -22,7 +23,7 @@ from typing import TypeVar
 from llmrelay.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
 from llmrelay.pipeline.context import Permission, Principal
 from llmrelay.pipeline.keys import KeyCache, key_info
-from llmrelay.pipeline.routing import Plan
+from llmrelay.pipeline.routing import Deployment, Plan
 from llmrelay.storage.keys import KeyRow
 
 _OPEN = Principal("open")
@@ -110,16 +111,33 @@ class Authenticator:
             raise
 
     @staticmethod
-    def authorize(principal: Principal, plan: Plan) -> None:
+    def authorize(principal: Principal, plan: Plan) -> Plan:
         """An unverified token may only go to providers that forward the client's own token upstream;
-        a virtual key only to the models its allowlist matches (fnmatch patterns, e.g. `gpt-4o*`)."""
+        a virtual key only to the models its allowlist matches (fnmatch patterns, e.g. `gpt-4o*`).
+
+        The plan's fallbacks are held to the same rules: the plan comes back without those the
+        principal may not use (the requested model itself is refused with 401/403)."""
         if principal.kind == "unverified" and not all(d.passthrough_auth for d in plan.deployments):
             raise AuthenticationError("Incorrect API key provided.")
         key = principal.key
-        if key is not None and key.models and not any(fnmatchcase(plan.model, p) for p in key.models):
+        patterns = key.models if key is not None else ()
+        if patterns and not any(fnmatchcase(plan.model, p) for p in patterns):
             raise PermissionDeniedError(
                 f"This key may not use the model '{plan.model}'.", param="model", code="model_not_allowed"
             )
+        if not plan.fallbacks and not plan.context_fallbacks:
+            return plan
+
+        def allowed(d: Deployment) -> bool:
+            if principal.kind == "unverified" and not d.passthrough_auth:
+                return False
+            return not patterns or any(fnmatchcase(d.public_name, p) for p in patterns)
+
+        return replace(
+            plan,
+            fallbacks=tuple(d for d in plan.fallbacks if allowed(d)),
+            context_fallbacks=tuple(d for d in plan.context_fallbacks if allowed(d)),
+        )
 
 
 def _usable(row: KeyRow) -> KeyRow:

@@ -77,6 +77,7 @@ class RequestRecord:
     __slots__ = (
         "client",
         "first_byte",
+        "incomplete",
         "key_id",
         "limits",
         "model",
@@ -85,6 +86,7 @@ class RequestRecord:
         "started",
         "streamed",
         "upstream_model",
+        "upstream_seconds",
         "usage",
         "usage_estimated",
     )
@@ -101,9 +103,14 @@ class RequestRecord:
         self.model: str | None = None
         self.provider: str | None = None
         self.upstream_model: str | None = None
+        self.upstream_seconds: float | None = None
+        """Seconds spent waiting on upstreams (every attempt), when the relay measured it: the metrics'
+        gateway overhead is the total time less this. None leaves the overhead unobserved."""
         self.usage: Usage | None = None
         self.usage_estimated = False
         self.streamed = False
+        self.incomplete = False
+        """The upstream broke the stream after its first byte: the client got an error event to end it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from llmrelay.accounting.tokens import count_chat, count_text
 from llmrelay.config.model import Config, LimitsConfig
 from llmrelay.errors import LimitsUnavailableError, RateLimitError
+from llmrelay.observability.labels import LimitKind
 from llmrelay.observability.logging import get_logger
 from llmrelay.pipeline.context import Principal
 from llmrelay.schemas.chat import ChatRequest, Usage
@@ -42,6 +43,14 @@ class Quota:
     subject: str
     rpm: int
     tpm: int
+
+
+class LimitRefusal(RateLimitError):
+    """429 from our own RPM/TPM limit; `limit` says which (the metrics' `limit` label)."""
+
+    def __init__(self, message: str, *, limit: LimitKind, headers: Mapping[str, str]) -> None:
+        super().__init__(message, headers=headers)
+        self.limit: LimitKind = limit
 
 
 class Lease:
@@ -173,7 +182,7 @@ def duration(ms: int) -> str:
     return f"{minutes}m{seconds}" if minutes else seconds
 
 
-def _refusal(quota: Quota, decision: Decision, reserve: int) -> RateLimitError:
+def _refusal(quota: Quota, decision: Decision, reserve: int) -> LimitRefusal:
     headers = rate_headers(quota, decision)
     retry = decision.retry_after_ms
     if retry is None:
@@ -181,7 +190,7 @@ def _refusal(quota: Quota, decision: Decision, reserve: int) -> RateLimitError:
             f"Request too large for the tokens-per-minute limit: limit {quota.tpm}, requested {reserve}. "
             "Reduce the prompt so that it fits."
         )
-        return RateLimitError(message, headers=headers)
+        return LimitRefusal(message, limit="tpm", headers=headers)
     headers["retry-after"] = str(max(math.ceil(retry / 1000), 1))
     headers["retry-after-ms"] = str(max(retry, 1))
     over_requests = quota.rpm and decision.requests >= quota.rpm
@@ -190,7 +199,8 @@ def _refusal(quota: Quota, decision: Decision, reserve: int) -> RateLimitError:
         if over_requests
         else f"tokens per minute (TPM): limit {quota.tpm}, used {decision.tokens}, requested {reserve}"
     )
-    return RateLimitError(f"Rate limit reached for {limit}. Try again in {duration(retry)}.", headers=headers)
+    message = f"Rate limit reached for {limit}. Try again in {duration(retry)}."
+    return LimitRefusal(message, limit="rpm" if over_requests else "tpm", headers=headers)
 
 
 def _reserve(estimate: Estimate, tpm: int) -> int:

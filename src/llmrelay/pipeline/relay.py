@@ -1,4 +1,8 @@
-"""The request path for inference, composed in one place: auth → routing → one attempt → result.
+"""The request path for inference, composed in one place: auth → routing → attempts → result.
+
+Each capability is one `attempt(deployment)`; `Resilience.run` walks the plan with it (retries,
+fallbacks, cooldowns: pipeline/resilience.py). A stream's attempt returns once its first chunk is
+in hand (transport/attempt.py), so nothing is retried after a byte has reached the client.
 
 A passthrough adapter's bytes go back untouched (usage read on the way); any other adapter's reply is
 parsed and re-encoded as OpenAI JSON. Errors before the first byte are raised (the edge renders
@@ -11,7 +15,7 @@ them with their status); errors after it end the stream with an error event.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -20,8 +24,9 @@ import orjson
 from llmrelay.errors import InvalidRequestError, UpstreamProtocolError
 from llmrelay.pipeline.accounting import estimate_chat_usage, estimate_completion_usage
 from llmrelay.pipeline.auth import Authenticator
-from llmrelay.pipeline.context import RequestContext
-from llmrelay.pipeline.routing import Deployment, Router
+from llmrelay.pipeline.context import RequestContext, RequestRecord
+from llmrelay.pipeline.resilience import NoCooldowns, Resilience
+from llmrelay.pipeline.routing import Deployment, Plan, Router
 from llmrelay.pipeline.stream import passthrough, reply_text, translated
 from llmrelay.providers.base import Target, UpstreamRequest
 from llmrelay.schemas.chat import ChatRequest, Usage
@@ -33,6 +38,7 @@ from llmrelay.transport.pool import Pool
 from llmrelay.transport.sse import LineDecoder, SSEDecoder
 
 A = TypeVar("A")
+R = TypeVar("R", bound="JSONResult | StreamResult")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,38 +52,59 @@ class StreamResult:
 
 
 class Relay:
-    def __init__(self, router: Router, pool: Pool, auth: Authenticator) -> None:
+    def __init__(self, router: Router, pool: Pool, auth: Authenticator, resilience: Resilience | None = None) -> None:
         self.router = router
         self.pool = pool
         self.auth = auth
+        self.resilience = resilience or Resilience(NoCooldowns())
 
-    def _resolve(self, ctx: RequestContext, model: str, pin: object) -> tuple[Deployment, Target]:
-        """The deployment to try and its target (with the client's token for passthrough auth)."""
-        plan = self.router.plan(model, pin if isinstance(pin, str) else None)
-        self.auth.authorize(ctx.principal, plan)
-        deployment = plan.first
+    def _plan(self, ctx: RequestContext, model: str, pin: object) -> Plan:
+        """The deployments that may serve the request, as the caller may use them."""
+        plan = self.auth.authorize(ctx.principal, self.router.plan(model, pin if isinstance(pin, str) else None))
+        record, first = ctx.record, plan.first
+        record.model, record.provider, record.upstream_model = plan.model, first.target.provider, first.target.model
+        return plan
+
+    def _target(self, ctx: RequestContext, deployment: Deployment) -> Target:
+        """The deployment's target, with the client's token for passthrough auth."""
         target = deployment.target
-        if deployment.passthrough_auth:
-            target = target.with_api_key(ctx.principal.token)
-        record = ctx.record
-        record.model, record.provider, record.upstream_model = plan.model, target.provider, target.model
-        return deployment, target
+        return target.with_api_key(ctx.principal.token) if deployment.passthrough_auth else target
+
+    async def _run(self, ctx: RequestContext, plan: Plan, attempt: Callable[[Deployment], Awaitable[R]]) -> R:
+        """The plan walked with retries and fallbacks; a stream's load and failure are settled at its end."""
+        outcome = await self.resilience.run(plan, ctx.record, attempt)
+        value = outcome.value
+        if isinstance(value, StreamResult):
+            frames = _settled(value.frames, ctx.record, outcome.key, outcome.finish, self.resilience)
+            return cast(R, StreamResult(frames))
+        outcome.finish(_tokens(ctx.record.usage))
+        return value
 
     async def chat(self, ctx: RequestContext, req: ChatRequest) -> JSONResult | StreamResult:
-        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
+        plan = self._plan(ctx, req.model, req.body.get("provider"))
+        _capability(plan.first.spec.chat, plan.first, "chat")
+
+        async def attempt(deployment: Deployment) -> JSONResult | StreamResult:
+            return await self._chat(ctx, req, deployment)
+
+        return await self._run(ctx, plan, attempt)
+
+    async def _chat(self, ctx: RequestContext, req: ChatRequest, deployment: Deployment) -> JSONResult | StreamResult:
+        target = self._target(ctx, deployment)
         adapter = _capability(deployment.spec.chat, deployment, "chat")
         upstream_request = adapter.build_request(req, target)
         if adapter.passthrough:
             count = functools.partial(estimate_chat_usage, req, target.model)
-            return await self._passthrough(ctx, target, adapter, upstream_request, req.stream, count)
-        session = self.pool.session(target.provider)
+            return await self._passthrough(ctx, deployment, adapter, upstream_request, req.stream, count)
+        session, timeouts = self.pool.session(target.provider), deployment.timeouts
         if req.stream:
-            upstream = await session.open_stream(adapter, upstream_request)
+            upstream = await session.open_stream(adapter, upstream_request, timeouts)
             translator = adapter.open_stream(req, target)
             estimate = functools.partial(estimate_chat_usage, req, target.model)
             decoder = LineDecoder() if getattr(adapter, "stream_framing", "sse") == "lines" else SSEDecoder()
             return StreamResult(translated(upstream, translator, req.include_usage, ctx.record, estimate, decoder))
-        completion = adapter.parse_response(await session.send(adapter, upstream_request), req, target)
+        body = await session.send(adapter, upstream_request, timeouts)
+        completion = adapter.parse_response(body, req, target)
         if "usage" not in completion:
             text = "".join(c["message"].get("content") or "" for c in completion["choices"])
             completion["usage"] = estimate_chat_usage(req, target.model, text)
@@ -87,15 +114,22 @@ class Relay:
 
     async def completions(self, ctx: RequestContext, req: CompletionRequest) -> JSONResult | StreamResult:
         """Legacy completions: passthrough only (OpenAI-compatible upstreams and the local model)."""
-        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
-        adapter = _capability(deployment.spec.completions, deployment, "completions")
-        count = functools.partial(estimate_completion_usage, req, target.model)
-        return await self._passthrough(ctx, target, adapter, adapter.build_request(req, target), req.stream, count)
+        plan = self._plan(ctx, req.model, req.body.get("provider"))
+        _capability(plan.first.spec.completions, plan.first, "completions")
+
+        async def attempt(deployment: Deployment) -> JSONResult | StreamResult:
+            target = self._target(ctx, deployment)
+            adapter = _capability(deployment.spec.completions, deployment, "completions")
+            count = functools.partial(estimate_completion_usage, req, target.model)
+            request = adapter.build_request(req, target)
+            return await self._passthrough(ctx, deployment, adapter, request, req.stream, count)
+
+        return await self._run(ctx, plan, attempt)
 
     async def _passthrough(
         self,
         ctx: RequestContext,
-        target: Target,
+        deployment: Deployment,
         adapter: ErrorMapper,
         request: UpstreamRequest,
         stream: bool,
@@ -103,10 +137,11 @@ class Relay:
     ) -> JSONResult | StreamResult:
         """An OpenAI-speaking upstream: its bytes go back untouched; usage is read on the way, and
         counted offline by `estimate(generated_text)` when the upstream reports none."""
-        session = self.pool.session(target.provider)
+        session = self.pool.session(deployment.target.provider)
         if stream:
-            return StreamResult(passthrough(await session.open_stream(adapter, request), ctx.record, estimate))
-        body = await session.send(adapter, request)
+            upstream = await session.open_stream(adapter, request, deployment.timeouts)
+            return StreamResult(passthrough(upstream, ctx.record, estimate))
+        body = await session.send(adapter, request, deployment.timeouts)
         ctx.record.usage = _usage_of(body)
         if ctx.record.usage is None:
             text: list[str] = []
@@ -115,9 +150,19 @@ class Relay:
         return JSONResult(body)
 
     async def embeddings(self, ctx: RequestContext, req: EmbeddingsRequest) -> JSONResult:
-        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
+        plan = self._plan(ctx, req.model, req.body.get("provider"))
+        _capability(plan.first.spec.embeddings, plan.first, "embeddings")
+
+        async def attempt(deployment: Deployment) -> JSONResult:
+            return await self._embeddings(ctx, req, deployment)
+
+        return await self._run(ctx, plan, attempt)
+
+    async def _embeddings(self, ctx: RequestContext, req: EmbeddingsRequest, deployment: Deployment) -> JSONResult:
+        target = self._target(ctx, deployment)
         adapter = _capability(deployment.spec.embeddings, deployment, "embeddings")
-        body = await self.pool.session(target.provider).send(adapter, adapter.build_request(req, target))
+        request = adapter.build_request(req, target)
+        body = await self.pool.session(target.provider).send(adapter, request, deployment.timeouts)
         if adapter.passthrough:
             ctx.record.usage = _usage_of(body)
             return JSONResult(body)
@@ -136,15 +181,44 @@ class Relay:
 
     async def images(self, ctx: RequestContext, req: ImagesRequest) -> JSONResult:
         """Image generation: a passthrough upstream's reply goes back as it came; others are translated."""
-        deployment, target = self._resolve(ctx, req.model, req.body.get("provider"))
-        adapter = _capability(deployment.spec.images, deployment, "images")
-        body = await self.pool.session(target.provider).send(adapter, adapter.build_request(req, target))
-        if adapter.passthrough:
-            ctx.record.usage = token_usage(_json_object(body).get("usage"))
-            return JSONResult(body)
-        response = adapter.parse_response(body, req, target)
-        ctx.record.usage = token_usage(response.get("usage"))
-        return JSONResult(orjson.dumps(response))
+        plan = self._plan(ctx, req.model, req.body.get("provider"))
+        _capability(plan.first.spec.images, plan.first, "images")
+
+        async def attempt(deployment: Deployment) -> JSONResult:
+            target = self._target(ctx, deployment)
+            adapter = _capability(deployment.spec.images, deployment, "images")
+            request = adapter.build_request(req, target)
+            body = await self.pool.session(target.provider).send(adapter, request, deployment.timeouts)
+            if adapter.passthrough:
+                ctx.record.usage = token_usage(_json_object(body).get("usage"))
+                return JSONResult(body)
+            response = adapter.parse_response(body, req, target)
+            ctx.record.usage = token_usage(response.get("usage"))
+            return JSONResult(orjson.dumps(response))
+
+        return await self._run(ctx, plan, attempt)
+
+
+async def _settled(
+    frames: AsyncIterator[bytes],
+    record: RequestRecord,
+    key: str,
+    finish: Callable[[int], None],
+    resilience: Resilience,
+) -> AsyncIterator[bytes]:
+    """A stream's frames; at its end the load measures get its tokens, and a stream the upstream broke
+    (the record says `incomplete`) counts as a failure of its deployment."""
+    try:
+        async for frame in frames:
+            yield frame
+        if record.incomplete:
+            await resilience.stream_failed(key, "502 stream_interrupted")
+    finally:
+        finish(_tokens(record.usage))
+
+
+def _tokens(usage: Usage | None) -> int:
+    return int(usage.get("total_tokens") or 0) if usage else 0
 
 
 _WHAT = {

@@ -1,6 +1,8 @@
 """Model name (+ an optional `provider` pin) → Plan: the deployments that may serve the request.
 
-Built once from the config at start-up. Resolution order: a `provider` field naming a configured
+Built once from the config at start-up. A model entry's group (and its fallbacks' groups) come out
+ordered by the load-balancing `Strategy` (pipeline/balancing.py); pinned, catalog and ad-hoc plans
+are one deployment with no fallbacks. Resolution order: a `provider` field naming a configured
 provider; an exact model entry (entries sharing a name form a weighted group); a model that a remote
 catalog lists (pipeline/catalog_routes.py; the lists change as they refresh); `PROVIDER/MODEL` with a
 configured provider's name as prefix; a provider's `match` patterns; otherwise 404.
@@ -13,14 +15,14 @@ configured provider's name as prefix; a provider's `match` patterns; otherwise 4
 from __future__ import annotations
 
 import functools
-import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import translate
+from typing import TYPE_CHECKING
 
 from llmrelay.config.load import EMBEDDED_DEFAULT, ConfigError
-from llmrelay.config.model import Config, ProviderConfig
+from llmrelay.config.model import Config, ModelConfig, ProviderConfig, TimeoutsConfig
 from llmrelay.errors import ModelNotFoundError, NotFoundError
 from llmrelay.pipeline.catalog_routes import CatalogRoutes, check_catalog_config
 from llmrelay.providers.base import Target
@@ -28,6 +30,9 @@ from llmrelay.providers.catalog import CatalogView
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
 from llmrelay.providers.template import OPTION as TEMPLATE_OPTION
 from llmrelay.transport.pool import Timeouts, UpstreamSpec
+
+if TYPE_CHECKING:
+    from llmrelay.pipeline.balancing import Strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,8 @@ class Deployment:
     passthrough_auth: bool = False
     narrowed: Mapping[str, bool] = field(default_factory=dict)
     """Capabilities the model entry turns off (see ModelConfig.capabilities)."""
+    max_retries: int = 2
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def capabilities(self) -> dict[str, bool]:
         return {name: offered and self.narrowed.get(name, True) for name, offered in self.spec.capabilities().items()}
@@ -46,12 +53,22 @@ class Deployment:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """`deployments`: the model's own group, best first; `fallbacks`: its fallbacks' groups then the
+    `default_fallbacks`'; `context_fallbacks`: where to go when the request is too long for the model."""
+
     model: str
     deployments: tuple[Deployment, ...]
+    fallbacks: tuple[Deployment, ...] = ()
+    context_fallbacks: tuple[Deployment, ...] = ()
 
     @property
     def first(self) -> Deployment:
         return self.deployments[0]
+
+    @property
+    def candidates(self) -> tuple[Deployment, ...]:
+        """Every deployment the walk may try, in order (run_plan skips duplicates)."""
+        return self.deployments + self.fallbacks if self.fallbacks else self.deployments
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +86,7 @@ class _Provider:
     config: ProviderConfig
     spec: ProviderSpec
     target: Target
+    timeouts: Timeouts
 
 
 class Router:
@@ -77,12 +95,23 @@ class Router:
         config: Config,
         registry: Mapping[str, ProviderSpec] = PROVIDERS,
         catalogs: Sequence[CatalogView] = (),
+        strategy: Strategy | None = None,
     ) -> None:
-        """`catalogs`: the running catalogs (transport/catalog.py) of the config's `type: catalog` providers."""
+        """`catalogs`: the running catalogs (transport/catalog.py) of the config's `type: catalog` providers;
+        `strategy`: how to order a group (default: weighted random, as the config's `routing_strategy` says)."""
+        if strategy is None:
+            from llmrelay.pipeline.balancing import LoadStats, make_strategy  # it imports this module
+
+            strategy = make_strategy(config.routing_strategy, LoadStats())
+        self.strategy = strategy
         self.skipped: dict[str, str] = {}
         check_catalog_config(config)
         catalog_names = {name for name, p in config.providers.items() if p.type == "catalog"}
         self._catalogs = CatalogRoutes([c for c in catalogs if c.name in catalog_names], registry)
+        self._catalog_tries = {
+            name: (config.providers[name].max_retries, _timeouts(config.providers[name], None))
+            for name in catalog_names
+        }
         served = {name: p for name, p in config.providers.items() if name not in catalog_names}
         self._providers = self._build_providers(config.model_copy(update={"providers": served}), registry)
         self._groups: dict[str, list[Deployment]] = {}
@@ -90,15 +119,9 @@ class Router:
             provider = self._providers.get(model.provider)
             if provider is None:
                 continue
-            deployment = Deployment(
-                public_name=model.name,
-                target=_with_model(provider.target, model.upstream_model),
-                spec=provider.spec,
-                weight=model.weight,
-                passthrough_auth=provider.config.auth == "passthrough",
-                narrowed={str(name): on for name, on in model.capabilities.items()},
-            )
-            self._groups.setdefault(model.name, []).append(deployment)
+            self._groups.setdefault(model.name, []).append(_entry(provider, model))
+        self._fallbacks = _names_by_model(config, "fallbacks", config.default_fallbacks)
+        self._context = _names_by_model(config, "context_window_fallbacks", config.context_window_fallbacks)
         self._add_default_models()
         self._patterns = [
             (re.compile(translate(pattern)), provider)
@@ -130,7 +153,7 @@ class Router:
                 headers=dict(provider.headers),
                 options=options,
             )
-            providers[name] = _Provider(name, provider, spec, target)
+            providers[name] = _Provider(name, provider, spec, target, _timeouts(provider, None))
         return providers
 
     def _add_default_models(self) -> None:
@@ -157,7 +180,7 @@ class Router:
         return {
             name: UpstreamSpec(
                 p.target.base_url,
-                Timeouts.from_seconds(p.config.timeout),
+                p.timeouts,
                 {"model_path": p.config.model_path, "context_window": p.config.context_window},
             )
             for name, p in self._providers.items()
@@ -170,7 +193,7 @@ class Router:
             return self._pinned(model, provider)
         group = self._groups.get(model)
         if group is not None:
-            return Plan(model, _weighted_order(group))
+            return self._group_plan(model, group)
         listed = self._from_catalog(model) if self._catalogs else None
         if listed is not None:
             return listed
@@ -205,7 +228,9 @@ class Router:
         found = self._catalogs.find(model, only)
         if found is None:
             return None
-        return Plan(model, (Deployment(public_name=model, target=found[0], spec=found[1]),))
+        retries, timeouts = self._catalog_tries.get(found[0].provider, (2, Timeouts()))
+        deployment = Deployment(model, found[0], found[1], max_retries=retries, timeouts=timeouts)
+        return Plan(model, (deployment,))
 
     def _catalog_pinned(self, model: str, catalog: str) -> Plan:
         plan = self._from_catalog(model, catalog)
@@ -227,8 +252,22 @@ class Router:
             )
         group = [d for d in self._groups.get(model, ()) if d.target.provider == provider]
         if group:
-            return Plan(model, _weighted_order(group))
+            return Plan(model, self.strategy.order(group))
         return Plan(model, (self._ad_hoc(chosen, model, model),))
+
+    def _group_plan(self, model: str, group: Sequence[Deployment]) -> Plan:
+        ordered = self.strategy.order(group)
+        fallbacks, context = self._fallbacks.get(model, ()), self._context.get(model, ())
+        if not fallbacks and not context:
+            return Plan(model, ordered)
+        return Plan(model, ordered, self._ordered(fallbacks, model), self._ordered(context, model))
+
+    def _ordered(self, names: Sequence[str], model: str) -> tuple[Deployment, ...]:
+        out: list[Deployment] = []
+        for name in names:
+            if name != model:
+                out.extend(self.strategy.order(self._groups.get(name, ())))
+        return tuple(out)
 
     @staticmethod
     def _ad_hoc(provider: _Provider, public: str, upstream: str) -> Deployment:
@@ -237,6 +276,8 @@ class Router:
             target=_with_model(provider.target, upstream),
             spec=provider.spec,
             passthrough_auth=provider.config.auth == "passthrough",
+            max_retries=provider.config.max_retries,
+            timeouts=provider.timeouts,
         )
 
     def models(self) -> list[ModelEntry]:
@@ -275,12 +316,42 @@ def _with_model(target: Target, model: str) -> Target:
     return Target(target.provider, target.base_url, model, target.api_key, target.headers, target.options)
 
 
-def _weighted_order(group: Sequence[Deployment]) -> tuple[Deployment, ...]:
-    """The whole group, the first one drawn by weight (the rest keep their order, for fallback)."""
-    if len(group) == 1:
-        return (group[0],)
-    weights = [d.weight for d in group]
-    if not any(weights):
-        weights = [1] * len(group)
-    first = random.choices(range(len(group)), weights=weights)[0]
-    return (group[first], *group[:first], *group[first + 1 :])
+def _entry(provider: _Provider, model: ModelConfig) -> Deployment:
+    return Deployment(
+        public_name=model.name,
+        target=_with_model(provider.target, model.upstream_model),
+        spec=provider.spec,
+        weight=model.weight,
+        passthrough_auth=provider.config.auth == "passthrough",
+        narrowed={str(name): on for name, on in model.capabilities.items()},
+        max_retries=provider.config.max_retries if model.max_retries is None else model.max_retries,
+        timeouts=provider.timeouts if model.timeouts is None else _timeouts(provider.config, model.timeouts),
+    )
+
+
+def _timeouts(provider: ProviderConfig, model: TimeoutsConfig | None) -> Timeouts:
+    """The provider's `timeouts` (each unset one from its `timeout`), overridden by the model's."""
+    given, default = provider.timeouts, provider.timeout
+
+    def pick(name: str, fallback: float) -> float:
+        value = getattr(model, name, None) if model is not None else None
+        value = value if value is not None else getattr(given, name)
+        return float(value) if value is not None else fallback
+
+    return Timeouts(
+        connect=pick("connect", min(default, 10.0)),
+        read=pick("idle", default),
+        first_byte=pick("first_byte", default),
+        total=pick("total", default),
+    )
+
+
+def _names_by_model(config: Config, key: str, default: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Per model name: the fallback names of its entries (in order, once each), then `default`'s."""
+    out: dict[str, tuple[str, ...]] = {}
+    for model in config.models:
+        own: tuple[str, ...] = getattr(model, key)
+        out[model.name] = tuple(dict.fromkeys([*out.get(model.name, ()), *own]))
+    if key == "context_window_fallbacks":  # a model's own list wins over the global one
+        return {name: names or tuple(default) for name, names in out.items() if names or default}
+    return {name: tuple(dict.fromkeys([*names, *default])) for name, names in out.items() if names or default}

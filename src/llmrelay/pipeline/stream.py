@@ -62,6 +62,7 @@ async def passthrough(
             _scan(pending, record, kept)
             yield pending
     except UpstreamError as exc:
+        record.incomplete = True
         yield error_event(exc)
     finally:
         if complete:
@@ -145,6 +146,7 @@ async def translated(
         record.usage = translator.usage or _estimated(record, estimate, text)
         yield framing.end(record.usage)
     except RelayError as exc:
+        record.incomplete = True
         yield error_event(exc)
     finally:
         # An aborted or broken stream is billed for what was relayed up to the end.

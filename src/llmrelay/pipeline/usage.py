@@ -63,6 +63,7 @@ def usage_record(record: RequestRecord, *, status: int, path: str, cost: Decimal
         cost_usd=cost,
         ttft_ms=None if record.first_byte is None else round((record.first_byte - record.started) * 1000, 3),
         streamed=record.streamed,
+        incomplete=record.incomplete,
     )
 
 

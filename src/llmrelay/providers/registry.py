@@ -9,17 +9,26 @@ Adding a provider is a module, its fixtures and one line here. A capability an a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from llmrelay.providers.anthropic import AnthropicChat
-from llmrelay.providers.base import ChatAdapter, CompletionsAdapter, EmbeddingsAdapter, ImagesAdapter
+from llmrelay.providers.anthropic.chat import models_probe as anthropic_probe
+from llmrelay.providers.base import (
+    ChatAdapter,
+    CompletionsAdapter,
+    EmbeddingsAdapter,
+    ImagesAdapter,
+    Target,
+    UpstreamRequest,
+)
 from llmrelay.providers.bito import DEFAULT_MODELS as BITO_MODELS
 from llmrelay.providers.bito import BitoChat
 from llmrelay.providers.cohere import CohereChat, CohereEmbeddings
 from llmrelay.providers.gemini import GeminiChat, GeminiEmbeddings
 from llmrelay.providers.ideogram import IdeogramImages
 from llmrelay.providers.openai import OpenAIChat, OpenAICompletions, OpenAIEmbeddings, OpenAIImages
+from llmrelay.providers.openai.chat import models_probe as openai_probe
 from llmrelay.providers.recraft import RecraftImages
 from llmrelay.providers.template import TemplateChat
 from llmrelay.providers.workers_ai import WorkersAIChat, WorkersAIEmbeddings
@@ -34,6 +43,9 @@ class ProviderSpec:
     images: ImagesAdapter | None = None
     default_models: tuple[str, ...] = ()
     """Model names the router lists for a provider of this type that has no model entries of its own."""
+    probe: Callable[[Target], UpstreamRequest] | None = None
+    """A cheap authenticated request whose 2xx shows the upstream is up and the key works
+    (`GET /health?probe=1`); None: the type has no live check, /health shows its state instead."""
 
     def capabilities(self) -> dict[str, bool]:
         return {
@@ -51,6 +63,7 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         embeddings=OpenAIEmbeddings(),
         completions=OpenAICompletions(),
         images=OpenAIImages(),
+        probe=openai_probe,
     ),
     "bito": ProviderSpec(
         default_base_url="https://bitoai.bito.ai",
@@ -64,7 +77,9 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         embeddings=OpenAIEmbeddings(),
         completions=OpenAICompletions(),
     ),
-    "anthropic": ProviderSpec(default_base_url="https://api.anthropic.com", chat=AnthropicChat()),
+    "anthropic": ProviderSpec(
+        default_base_url="https://api.anthropic.com", chat=AnthropicChat(), probe=anthropic_probe
+    ),
     "cohere": ProviderSpec(
         default_base_url="https://api.cohere.com",
         chat=CohereChat(),

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    false,
 )
 
 metadata = MetaData()
@@ -62,6 +63,7 @@ usage_records = Table(
     Column("ttft_ms", Float, nullable=True),
     Column("status", Integer, nullable=False),
     Column("streamed", Boolean, nullable=False),
+    Column("incomplete", Boolean, nullable=False, default=False, server_default=false()),  # migration 0002
     Column("path", String(100), nullable=False),
 )
 Index("ix_usage_records_created_at", usage_records.c.created_at)

@@ -47,6 +47,8 @@ class UsageRecord:
     cost_usd: Decimal | None = None
     ttft_ms: float | None = None
     streamed: bool = False
+    incomplete: bool = False
+    """The upstream broke the stream after its first byte (the client got an error event)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,12 @@
 Every aiohttp failure is mapped here, once: connection failures → UpstreamUnreachableError (502),
 timeouts → UpstreamTimeoutError (504), an upstream error status → the adapter's `map_error`.
 
-    >>> body = await upstream.send(adapter, upstream_request)
-    >>> stream = await upstream.open_stream(adapter, upstream_request)
+`Timeouts` bound one try: `connect`, `first_byte` (request sent → response headers, and for a stream
+its first chunk too, so `open_stream` returns with the first bytes in hand), `read` (the idle gap
+between body reads) and `total` (the caller's deadline for an answer, retries included: not used here).
+
+    >>> body = await upstream.send(adapter, upstream_request, timeouts)
+    >>> stream = await upstream.open_stream(adapter, upstream_request, timeouts)
     >>> async for data in stream: ...
 
 `Upstream` is the seam: `HttpUpstream` (one pooled aiohttp session) here, `LocalEngine` (the keyless
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
@@ -26,6 +31,37 @@ from llmrelay.errors import (
     UpstreamUnreachableError,
 )
 from llmrelay.providers.base import UpstreamRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds. `read` bounds every gap between body reads (the idle timeout); `first_byte` the wait
+    for the response headers and a stream's first chunk (None: `read`); `total` the answer deadline."""
+
+    connect: float = 10.0
+    read: float = 60.0
+    first_byte: float | None = None
+    total: float | None = None
+    _client: aiohttp.ClientTimeout = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # built once: a request passes it as it is
+        object.__setattr__(
+            self, "_client", aiohttp.ClientTimeout(total=None, connect=self.connect, sock_read=self.read)
+        )
+
+    @classmethod
+    def from_seconds(cls, seconds: float) -> Timeouts:
+        return cls(connect=min(seconds, 10.0), read=seconds, first_byte=seconds, total=seconds)
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        return self._client
+
+    @property
+    def first(self) -> float:
+        return self.read if self.first_byte is None else self.first_byte
+
+
+_DEFAULT = Timeouts()
 
 
 class ErrorMapper(Protocol):
@@ -43,9 +79,11 @@ class UpstreamStream(Protocol):
 
 
 class Upstream(Protocol):
-    async def send(self, adapter: ErrorMapper, request: UpstreamRequest) -> bytes: ...
+    async def send(self, adapter: ErrorMapper, request: UpstreamRequest, timeouts: Timeouts | None = None) -> bytes: ...
 
-    async def open_stream(self, adapter: ErrorMapper, request: UpstreamRequest) -> UpstreamStream: ...
+    async def open_stream(
+        self, adapter: ErrorMapper, request: UpstreamRequest, timeouts: Timeouts | None = None
+    ) -> UpstreamStream: ...
 
     async def close(self) -> None: ...
 
@@ -60,28 +98,37 @@ class HttpUpstream:
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
 
-    async def send(self, adapter: ErrorMapper, request: UpstreamRequest) -> bytes:
+    async def send(self, adapter: ErrorMapper, request: UpstreamRequest, timeouts: Timeouts | None = None) -> bytes:
         """The upstream's body for a 2xx answer; otherwise raises an UpstreamError."""
+        timeouts = timeouts or _DEFAULT
         try:
-            async with self.session.request(
-                request.method, request.url, headers=request.headers, data=request.body
-            ) as resp:
-                body = await resp.read()
-                status, headers = resp.status, resp.headers
+            async with asyncio.timeout(timeouts.first):
+                resp = await self._request(request, timeouts)
+        except TimeoutError:
+            raise _no_first_byte(request, timeouts) from None
+        try:
+            body = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _map_exception(exc, request) from None
-        if status >= 400:
-            raise adapter.map_error(status, headers, body)
+        finally:
+            resp.release()
+        if resp.status >= 400:
+            raise adapter.map_error(resp.status, resp.headers, body)
         return body
 
-    async def open_stream(self, adapter: ErrorMapper, request: UpstreamRequest) -> HttpStream:
-        """Send the request and wait for a 2xx status line; an error status is read whole and raised."""
+    async def open_stream(
+        self, adapter: ErrorMapper, request: UpstreamRequest, timeouts: Timeouts | None = None
+    ) -> HttpStream:
+        """Send the request and wait for a 2xx status line and the first chunk of the body, within the
+        first-byte timeout; an error status is read whole and raised."""
+        timeouts = timeouts or _DEFAULT
         try:
-            resp = await self.session.request(request.method, request.url, headers=request.headers, data=request.body)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _map_exception(exc, request) from None
-        if resp.status < 400:
-            return HttpStream(resp)
+            async with asyncio.timeout(timeouts.first):
+                resp = await self._request(request, timeouts)
+                if resp.status < 400:
+                    return await HttpStream.primed(resp, request)
+        except TimeoutError:
+            raise _no_first_byte(request, timeouts) from None
         try:
             body = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -89,6 +136,16 @@ class HttpUpstream:
         finally:
             resp.release()
         raise adapter.map_error(resp.status, resp.headers, body)
+
+    async def _request(self, request: UpstreamRequest, timeouts: Timeouts) -> aiohttp.ClientResponse:
+        """The response with its headers read; aiohttp's own failures mapped (a first-byte timeout is the caller's)."""
+        try:
+            return await self.session.request(
+                request.method, request.url, headers=request.headers, data=request.body,
+                timeout=timeouts.client_timeout(),
+            )  # fmt: skip
+        except (aiohttp.ClientError, aiohttp.ServerTimeoutError) as exc:
+            raise _map_exception(exc, request) from None
 
     async def close(self) -> None:
         await self.session.close()
@@ -100,23 +157,50 @@ class HttpUpstream:
 class HttpStream:
     """An upstream response whose body is read as it arrives. `abort()` drops the connection at once."""
 
-    __slots__ = ("_response",)
+    __slots__ = ("_first", "_reads", "_response")
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
+        self._first: bytes | None = None
+        self._reads: AsyncIterator[bytes] = self._read()
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    @classmethod
+    async def primed(cls, response: aiohttp.ClientResponse, request: UpstreamRequest) -> HttpStream:
+        """The stream with its first chunk already read (b"" for an empty body); a failure is raised now,
+        before anything reaches the client, so that the try can be retried. Closes the response on failure."""
+        stream = cls(response)
+        try:
+            stream._first = await anext(stream._reads, b"")
+        except BaseException:
+            response.close()
+            raise
+        return stream
+
+    async def _read(self) -> AsyncIterator[bytes]:
         try:
             async for data in self._response.content.iter_any():
                 yield data
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _map_exception(exc, None) from None
 
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        first, self._first = self._first, None
+        if first:
+            yield first
+        async for data in self._reads:
+            yield data
+
     def abort(self) -> None:
         self._response.close()
 
     def release(self) -> None:
         self._response.release()
+
+
+def _no_first_byte(request: UpstreamRequest, timeouts: Timeouts) -> UpstreamTimeoutError:
+    return UpstreamTimeoutError(
+        f"The upstream at {_origin(request.url)} sent nothing within the first-byte timeout ({timeouts.first:g} s)."
+    )
 
 
 def _map_exception(exc: BaseException, request: UpstreamRequest | None) -> UpstreamError:

@@ -35,7 +35,7 @@ from llmrelay.errors import (
 )
 from llmrelay.providers.base import UpstreamRequest
 from llmrelay.schemas.stream import Framing
-from llmrelay.transport.attempt import ErrorMapper
+from llmrelay.transport.attempt import ErrorMapper, Timeouts
 from llmrelay.transport.local_embeddings import LocalEmbedder, embedding_model_path, is_embedding_model
 from llmrelay.transport.local_params import chat_arguments, completion_arguments, prompt_check
 from llmrelay.transport.local_shapes import normalise_chunk, normalise_completion
@@ -79,7 +79,7 @@ class LocalEngine:
 
     # -- the Upstream protocol ------------------------------------------------------------------
 
-    async def send(self, adapter: ErrorMapper, request: UpstreamRequest) -> bytes:
+    async def send(self, adapter: ErrorMapper, request: UpstreamRequest, timeouts: Timeouts | None = None) -> bytes:
         body, endpoint = _parse(request)
         if endpoint == "embeddings":
             return await self.embedder.send(body)
@@ -89,7 +89,10 @@ class LocalEngine:
             result = await self._run(lambda: self._complete(body))
         return orjson.dumps(result)
 
-    async def open_stream(self, adapter: ErrorMapper, request: UpstreamRequest) -> LocalStream:
+    async def open_stream(
+        self, adapter: ErrorMapper, request: UpstreamRequest, timeouts: Timeouts | None = None
+    ) -> LocalStream:
+        """`timeouts` are an HTTP upstream's; the local model runs to its end in this process."""
         body, endpoint = _parse(request)
         stream = LocalStream(asyncio.get_running_loop())
         produce = self._chat_stream if endpoint == "chat" else self._complete_stream

@@ -14,30 +14,16 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from llmrelay.transport.attempt import HttpUpstream, Upstream
+from llmrelay.transport.attempt import HttpUpstream, Timeouts, Upstream
 
 LOCAL_SCHEME = "local://"
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds. `read` bounds the wait for response headers and every gap between body reads."""
-
-    connect: float = 10.0
-    read: float = 60.0
-
-    @classmethod
-    def from_seconds(cls, seconds: float) -> Timeouts:
-        return cls(connect=min(seconds, 10.0), read=seconds)
-
-    def client_timeout(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=None, connect=self.connect, sock_read=self.read)
+__all__ = ["LOCAL_SCHEME", "Pool", "Timeouts", "UpstreamSpec"]
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamSpec:
     base_url: str
-    timeouts: Timeouts = Timeouts()
+    timeouts: Timeouts = field(default_factory=Timeouts)
     local: Mapping[str, str | int | None] = field(default_factory=dict)
     """Settings of a `local://` upstream (model_path, context_window)."""
 

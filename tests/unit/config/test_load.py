@@ -114,6 +114,17 @@ def test_log_level_from_env(tmp_path: Path) -> None:
             "models[0].fallbacks[0]",
             "no model is named 'x'",
         ),
+        (
+            "providers:\n  up: {type: openai}\nmodels:\n  - {name: m, provider: up, context_window_fallbacks: [x]}\n",
+            "models[0].context_window_fallbacks[0]",
+            "no model is named 'x'",
+        ),
+        (
+            "providers:\n  up: {type: openai}\nmodels:\n  - {name: m, provider: up}\ndefault_fallbacks: [m, y]\n",
+            "default_fallbacks[1]",
+            "no model is named 'y'",
+        ),
+        ("routing_strategy: fastest\n", "routing_strategy", "Input should be"),
         ("- a\n- b\n", "", "top level must be a mapping"),
     ],
 )

@@ -52,6 +52,11 @@ class AnthropicChat:
         return map_error(status, headers, body)
 
 
+def models_probe(target: Target) -> UpstreamRequest:
+    """`GET /v1/models?limit=1`: authenticated and free, for /health?probe=1."""
+    return UpstreamRequest("GET", f"{target.base_url}/v1/models?limit=1", headers(target), b"")
+
+
 def headers(target: Target) -> dict[str, str]:
     """JSON content type, `anthropic-version`, the provider's headers (lower-cased, so they override), the key."""
     out = {"content-type": "application/json", "anthropic-version": API_VERSION}

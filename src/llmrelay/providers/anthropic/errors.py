@@ -53,6 +53,8 @@ _OPENAI_PARAM: Mapping[str, str] = {
     "thinking": "reasoning_effort",
     "service_tier": "service_tier",
 }
+_TOO_LONG = "prompt is too long"
+"""How the Messages API starts a 400 for a prompt over the context window ("prompt is too long: 208310 tokens > 200000 maximum")."""
 _LOCATION = re.compile(r"([a-z_]+)(?:\.[\w.]+)?: ")
 
 
@@ -93,10 +95,10 @@ def _message_and_code(error: Mapping[str, object], status: int) -> tuple[str, st
     details = error.get("details")
     code = details.get("error_code") if isinstance(details, dict) else None
     kind = error.get("type")
-    return (
-        str(message) if message else f"The upstream answered HTTP {status}.",
-        str(code) if code else (str(kind) if kind else None),
-    )
+    text = str(message) if message else f"The upstream answered HTTP {status}."
+    if status == 400 and text.startswith(_TOO_LONG):  # OpenAI's code, which context_window_fallbacks act on
+        code = "context_length_exceeded"
+    return text, str(code) if code else (str(kind) if kind else None)
 
 
 def _param(message: str) -> str | None:

@@ -82,6 +82,11 @@ class OpenAIStream:
         return self._usage
 
 
+def models_probe(target: Target) -> UpstreamRequest:
+    """`GET /models`: the cheapest authenticated call an OpenAI-compatible server answers (/health?probe=1)."""
+    return UpstreamRequest("GET", f"{target.base_url}/models", bearer_headers(target), b"")
+
+
 def bearer_headers(target: Target) -> dict[str, str]:
     """JSON content type, the provider's extra headers, and `Authorization: Bearer <key>` if it has one."""
     headers = {"content-type": "application/json", **target.headers}
