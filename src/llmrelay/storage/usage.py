@@ -12,7 +12,7 @@ back as aware UTC datetimes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
@@ -51,6 +51,9 @@ class UsageRecord:
     """The upstream broke the stream after its first byte (the client got an error event)."""
 
 
+_FIELDS = tuple(f.name for f in fields(UsageRecord))
+
+
 @dataclass(frozen=True, slots=True)
 class UsageFilter:
     """Which records to count; None means any. `since` is inclusive, `until` exclusive."""
@@ -82,7 +85,8 @@ class UsageStore:
         """Write `records` in one transaction, as one executemany."""
         if not records:
             return
-        rows = [{**asdict(r), "created_at": _utc(r.created_at)} for r in records]
+        # A shallow row per record: dataclasses.asdict deep-copies and cost ~5% of a gateway's CPU.
+        rows = [{**{name: getattr(r, name) for name in _FIELDS}, "created_at": _utc(r.created_at)} for r in records]
         async with self.engine.begin() as conn:
             await conn.execute(usage_records.insert(), rows)
 
