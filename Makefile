@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev,local,local-embeddings]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev,local,local-embeddings,otel]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -58,6 +58,7 @@ def create_app(config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS)
         cost=gateway.accounting.cost,
         usage=gateway.usage.submit if gateway.usage else None,
         metrics=gateway.metrics,
+        tracing=gateway.tracing,
     )
 
 

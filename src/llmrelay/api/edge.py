@@ -29,6 +29,7 @@ from llmrelay.api.security import SECURITY_HEADERS, with_docs_csp
 from llmrelay.errors import RelayError, RequestTooLargeError, ServerError
 from llmrelay.observability.logging import get_logger
 from llmrelay.observability.metrics import Metrics
+from llmrelay.observability.tracing import Tracing
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.pipeline.usage import usage_record
 from llmrelay.storage.usage import UsageRecord
@@ -51,12 +52,15 @@ class EdgeMiddleware:
         cost: Callable[[RequestRecord], Decimal | None],
         usage: Callable[[UsageRecord], None] | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.cost = cost
         self.usage = usage
         self.metrics = metrics
+        self.tracing = tracing
+        self.traced_paths = tracing.paths if tracing is not None else frozenset[str]()
         self.log = get_logger()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,9 +68,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         request_id, length = _read_headers(scope)
-        record = RequestRecord(request_id)
-        record.client = client[0] if (client := scope.get("client")) else None
-        scope[RECORD_KEY] = record
+        record = scope[RECORD_KEY] = self._record(scope, request_id)
         added = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
         billed = scope["path"].startswith("/v1/")  # also what the metrics count: not /health, /metrics, /admin
         metrics = _in_flight(self.metrics if billed else None)
@@ -103,6 +105,13 @@ class EdgeMiddleware:
             self._finish(scope, record, _final_status(status, ended, record.streamed), billed)
             await _settle_limits(record, _final_status(status, ended, record.streamed), True)
 
+    def _record(self, scope: Scope, request_id: str) -> RequestRecord:
+        record = RequestRecord(request_id)
+        record.client = client[0] if (client := scope.get("client")) else None
+        if self.traced_paths and scope["path"] in self.traced_paths:
+            record.attempts = []  # a traced request: the relay notes each upstream try on it
+        return record
+
     def _start_headers(
         self, record: RequestRecord, start: Message, added: list[tuple[bytes, bytes]], billed: bool
     ) -> list[tuple[bytes, bytes]]:
@@ -130,6 +139,8 @@ class EdgeMiddleware:
         cost = self.cost(record)
         latency = time.perf_counter() - record.started
         self._access_log(scope, record, status, cost, latency)
+        if record.attempts is not None and self.tracing is not None:
+            self.tracing.emit(record, path=scope["path"], status=status)
         if not billed:
             return
         if self.usage is not None:

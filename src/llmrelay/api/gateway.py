@@ -21,6 +21,7 @@ from llmrelay.api.observed import build_metrics
 from llmrelay.config.model import Config
 from llmrelay.errors import InsufficientQuotaError, LimitsUnavailableError
 from llmrelay.observability.metrics import Metrics
+from llmrelay.observability.tracing import Tracing, build_tracing
 from llmrelay.pipeline.accounting import Accounting
 from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.balancing import LoadStats, make_strategy
@@ -59,9 +60,13 @@ class Gateway:
     metrics: Metrics = field(kw_only=True)
     """The process's metrics: the edge counts requests; the relay calls `inc_retry`, `inc_fallback`,
     `inc_cooldown`; `admit` counts its refusals. Closed in `stop`."""
+    tracing: Tracing | None = field(default=None, kw_only=True)
+    """The OpenTelemetry tracer when `telemetry.otlp_endpoint` is set: the edge emits a request's
+    spans at its end; `stop` flushes them."""
 
     @classmethod
     def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
+        tracer = build_tracing(config)  # first: a missing `otel` extra fails before anything is built
         catalogs = catalogs_from_config(config)
         stats = LoadStats()
         router = Router(config, registry, catalogs, make_strategy(config.routing_strategy, stats))
@@ -78,6 +83,7 @@ class Gateway:
         return cls(
             config, router, pool, auth, Relay(router, pool, auth, resilience), accounting, catalogs, database, usage,
             keys=keys, budgets=budgets, storage=storage, limits=Limiter.from_config(config), metrics=metrics,
+            tracing=tracer,
         )  # fmt: skip
 
     async def start(self) -> None:
@@ -110,6 +116,8 @@ class Gateway:
             await self.limits.stop()
         await self.relay.resilience.close()
         self.metrics.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # after every request: their spans are queued
 
 
 def gateway_of(request: Request) -> Gateway:

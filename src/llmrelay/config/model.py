@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 ProviderType = Literal[
     "openai",
@@ -189,6 +189,27 @@ class LimitsConfig(_Frozen):
     """Start of the Redis keys of the counters: gateways share limits when they share Redis and this."""
 
 
+class TelemetryConfig(_Frozen):
+    """OpenTelemetry traces, exported over OTLP/HTTP (protobuf); off while `otlp_endpoint` is unset or
+    empty. Needs the `otel` extra. `{otlp_endpoint: "${OTEL_EXPORTER_OTLP_ENDPOINT:-}", sample_ratio: 0.1}`
+    """
+
+    otlp_endpoint: str | None = None
+    """The collector's base URL (`http://collector:4318`): spans go to its `/v1/traces`."""
+    service_name: str = Field(default="llmrelay", min_length=1)
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    """The share of requests traced (whole traces: a request span with its attempt spans)."""
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _endpoint(cls, url: str | None) -> str | None:
+        if not url:
+            return None  # `${VAR:-}` with VAR unset: tracing off
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+
 RoutingStrategy = Literal["weighted_random", "least_in_flight", "lowest_latency", "usage_based"]
 
 
@@ -210,6 +231,7 @@ class Config(_Frozen):
     """The longest upstream `retry-after` waited for; a longer one moves on to the next deployment."""
     cooldown: CooldownConfig = CooldownConfig()
     log_level: LogLevel = "INFO"
+    telemetry: TelemetryConfig = TelemetryConfig()
     source: str = Field(default="<embedded default>", exclude=True)
     """Where this config came from (a file path or the embedded default); for messages only."""
     templates: dict[str, TemplateFiles] = Field(default_factory=dict, exclude=True)

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Literal
 from llmrelay.schemas.chat import Usage
 
 if TYPE_CHECKING:
+    from llmrelay.errors import RelayError
     from llmrelay.pipeline.limits import Lease
+    from llmrelay.pipeline.routing import Deployment
 
 PrincipalKind = Literal["master", "bypass", "key", "open", "unverified"]
 Permission = Literal["read", "read-write", "admin"]
@@ -75,6 +77,7 @@ class RequestRecord:
     it); `usage_estimated` says `usage` was counted offline because the upstream reported none."""
 
     __slots__ = (
+        "attempts",
         "client",
         "first_byte",
         "incomplete",
@@ -111,6 +114,9 @@ class RequestRecord:
         self.streamed = False
         self.incomplete = False
         """The upstream broke the stream after its first byte: the client got an error event to end it."""
+        self.attempts: list[tuple[float, float, Deployment, RelayError | None]] | None = None
+        """Only on a traced request (the edge sets a list): each upstream try as (started, ended:
+        perf_counter seconds, deployment, its error or None), for observability/tracing.py."""
 
 
 @dataclass(frozen=True, slots=True)

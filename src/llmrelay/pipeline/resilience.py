@@ -178,11 +178,15 @@ class _Walk(Generic[T]):
             value = await self.inner(deployment)
         except RelayError as error:
             waited = time.perf_counter() - started
+            if record.attempts is not None:  # a traced request
+                record.attempts.append((started, started + waited, deployment, error))
             record.upstream_seconds = (record.upstream_seconds or 0.0) + waited
             stats.finished(key, ttfb_s=waited if isinstance(error, UpstreamTimeoutError) else None)
             self.last, self.error = deployment, error
             raise
         self.ttfb = time.perf_counter() - started
+        if record.attempts is not None:
+            record.attempts.append((started, started + self.ttfb, deployment, None))
         record.upstream_seconds = (record.upstream_seconds or 0.0) + self.ttfb
         self.last = deployment
         return value

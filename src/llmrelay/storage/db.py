@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,10 +30,22 @@ def async_url(url: str) -> str:
     return url
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    """WAL: readers (admin queries, other processes) do not block the usage writer, and a commit is an
+    append instead of a rewrite; synchronous=NORMAL is WAL's durable-enough setting (a power cut may
+    lose the last commits, never corrupt the file)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(async_url(url), pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     @classmethod
     def from_url(cls, url: str) -> Database:
