@@ -8,6 +8,7 @@ content parts, data URLs. Pure functions, no I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from llmrelay.errors import InvalidRequestError, UnsupportedParameterError
@@ -131,3 +132,21 @@ def path_safe(model: str) -> str:
             f"Invalid model id for this provider: {model!r}.", param="model", code="invalid_value"
         )
     return model
+
+
+ASKS_NOTHING: Mapping[str, tuple[object, ...]] = {
+    "n": (1,),
+    "tools": ([],),
+    "functions": ([],),
+    "tool_choice": ("none",),
+    "function_call": ("none",),
+    "response_format": ({"type": "text"},),
+    "stop": ([],),
+    "logprobs": (False,),
+    "presence_penalty": (0,),
+    "frequency_penalty": (0,),
+    "logit_bias": ({},),
+    "modalities": (["text"],),
+}
+"""OpenAI field values that ask for nothing beyond a plain text answer: an upstream that cannot honour
+the field may accept these values instead of rejecting the field with a 400."""

@@ -60,7 +60,7 @@ from typing import Any, TypedDict
 
 from llmrelay.errors import AuthenticationError, InvalidRequestError, ModelNotFoundError, UnsupportedParameterError
 from llmrelay.providers.base import Target
-from llmrelay.providers.common import text_of
+from llmrelay.providers.common import ASKS_NOTHING, text_of
 from llmrelay.schemas.chat import ChatMessage, ChatRequest
 
 CHAT_PATH = "/ai/v2/chat/"
@@ -85,20 +85,6 @@ _DROPPED = frozenset(
         "provider",
     }
 )
-_ASKS_NOTHING: Mapping[str, tuple[object, ...]] = {
-    "n": (1,),
-    "tools": ([],),
-    "functions": ([],),
-    "tool_choice": ("none",),
-    "function_call": ("none",),
-    "response_format": ({"type": "text"},),
-    "stop": ([],),
-    "logprobs": (False,),
-    "presence_penalty": (0,),
-    "frequency_penalty": (0,),
-    "logit_bias": ({},),
-    "modalities": (["text"],),
-}
 _WHY: Mapping[str, str] = {
     "n": "BITO returns one answer per request",
     "tools": "BITO has no tool calling",
@@ -181,7 +167,7 @@ def check_parameters(body: Mapping[str, Any]) -> None:
     for name, value in body.items():
         if name in _TRANSLATED or name in _DROPPED or value is None:
             continue
-        if value in _ASKS_NOTHING.get(name, ()):
+        if value in ASKS_NOTHING.get(name, ()):
             continue
         why = _WHY.get(name, "BITO has no such setting")
         raise UnsupportedParameterError(f"The BITO upstream does not support '{name}': {why}.", param=name)

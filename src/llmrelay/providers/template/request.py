@@ -41,7 +41,7 @@ import orjson
 
 from llmrelay.errors import AuthenticationError, InvalidRequestError, UnsupportedParameterError
 from llmrelay.providers.base import Target, UpstreamRequest
-from llmrelay.providers.common import text_of
+from llmrelay.providers.common import ASKS_NOTHING, text_of
 from llmrelay.providers.template.spec import PLACEHOLDER, JSONValue, Path, Scalar, Template
 from llmrelay.schemas.chat import ChatMessage, ChatRequest
 
@@ -62,17 +62,6 @@ _DROPPED = frozenset(
         "safety_identifier",
     }
 )
-_ASKS_NOTHING: Mapping[str, tuple[object, ...]] = {
-    "n": (1,),
-    "tools": ([],),
-    "functions": ([],),
-    "tool_choice": ("none",),
-    "function_call": ("none",),
-    "response_format": ({"type": "text"},),
-    "stop": ([],),
-    "logprobs": (False,),
-    "modalities": (["text"],),
-}
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 _LINE_BREAKS = re.compile(r"[\r\n\x00]")
 # Qwen2API's envelope for a history the upstream does not keep (src/utils/chat-helpers.js parserMessages):
@@ -106,7 +95,7 @@ def check_fields(body: Mapping[str, object], template: Template, provider: str) 
     for name, value in body.items():
         if name in ("model", "messages", "stream") or name in _DROPPED or name in template.params or value is None:
             continue
-        if value in _ASKS_NOTHING.get(name, ()):
+        if value in ASKS_NOTHING.get(name, ()):
             continue
         raise UnsupportedParameterError(
             f"The template provider '{provider}' does not support '{name}': its template has no place for it "
