@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, gateway_config, run_gateway, sdk
 from tests.fakes.openai import FakeOpenAI, Status
 from tests.fakes.server import Server
-from tests.process import HELLO, clean_env, serving
+from tests.process import HELLO, clean_env, log_lines, serving
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 SECRET_MODEL = "sk-proj-0123456789abcdefABCDEF0123456789"
@@ -118,9 +118,13 @@ def test_workers_sum_into_one_scrape(tmp_path: Path, upstream_server: tuple[Fake
     path.write_text(yaml.safe_dump(dict(config)))
     shared = tmp_path / "metrics"
     env = clean_env(PROMETHEUS_MULTIPROC_DIR=str(shared))  # a given directory is kept, so its files can be read
-    with serving(["--config", str(path), "--workers", "2"], tmp_path, env) as (base, _):
-        sent = 0
+    with serving(["--config", str(path), "--workers", "2"], tmp_path, env) as (base, out):
         deadline = time.monotonic() + 30
+        # Ready means one worker answers: wait (bounded) until both have started before counting.
+        while sum(1 for line in log_lines(out) if line.get("event") == "started") < 2:
+            assert time.monotonic() < deadline, "the second worker never started"
+            time.sleep(0.05)  # polling a log file, not synchronising on time
+        sent = 0
         while len(_workers_with_counters(shared)) < 2 or sent < 4:
             assert time.monotonic() < deadline and sent < 400, f"requests did not reach both workers ({sent} sent)"
             assert _chat(base) == 200

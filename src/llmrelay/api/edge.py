@@ -132,11 +132,17 @@ class EdgeMiddleware:
                 return None
         if record.usage is None:
             return b"0" if status >= 400 or record.provider is None else None
-        amount = self.cost(record)
+        amount = self._cost_of(record)
         return None if amount is None else format(amount, "f").encode()
 
+    def _cost_of(self, record: RequestRecord) -> Decimal | None:
+        """The request's cost, computed once (the cost header and the end of the request both need it)."""
+        if not record.cost_known:
+            record.cost, record.cost_known = self.cost(record), True
+        return record.cost
+
     def _finish(self, scope: Scope, record: RequestRecord, status: int, billed: bool) -> None:
-        cost = self.cost(record)
+        cost = self._cost_of(record)
         latency = time.perf_counter() - record.started
         self._access_log(scope, record, status, cost, latency)
         if record.attempts is not None and self.tracing is not None:

@@ -79,6 +79,8 @@ class RequestRecord:
     __slots__ = (
         "attempts",
         "client",
+        "cost",
+        "cost_known",
         "first_byte",
         "incomplete",
         "key_id",
@@ -107,6 +109,9 @@ class RequestRecord:
         self.provider: str | None = None
         self.upstream_model: str | None = None
         self.upstream_seconds: float | None = None
+        self.cost: Decimal | None = None
+        self.cost_known = False
+        """Whether `cost` was computed (it stays None when the price is unknown)."""
         """Seconds spent waiting on upstreams (every attempt), when the relay measured it: the metrics'
         gateway overhead is the total time less this. None leaves the overhead unobserved."""
         self.usage: Usage | None = None

@@ -18,7 +18,9 @@ local model, transport/local.py) beside it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -102,7 +104,7 @@ class HttpUpstream:
         """The upstream's body for a 2xx answer; otherwise raises an UpstreamError."""
         timeouts = timeouts or _DEFAULT
         try:
-            async with asyncio.timeout(timeouts.first):
+            async with _first_byte_bound(timeouts):
                 resp = await self._request(request, timeouts)
         except TimeoutError:
             raise _no_first_byte(request, timeouts) from None
@@ -123,7 +125,7 @@ class HttpUpstream:
         first-byte timeout; an error status is read whole and raised."""
         timeouts = timeouts or _DEFAULT
         try:
-            async with asyncio.timeout(timeouts.first):
+            async with _first_byte_bound(timeouts):
                 resp = await self._request(request, timeouts)
                 if resp.status < 400:
                     return await HttpStream.primed(resp, request)
@@ -152,6 +154,17 @@ class HttpUpstream:
 
     def status(self) -> Mapping[str, object]:
         return {}
+
+
+def _first_byte_bound(timeouts: Timeouts) -> AbstractAsyncContextManager[object]:
+    """A deadline for the headers and first chunk, only when it is tighter than the idle timeout: aiohttp's
+    `sock_read` (= `read`) already bounds that wait, so the common case costs no extra timer per request."""
+    if timeouts.first < timeouts.read:
+        return asyncio.timeout(timeouts.first)
+    return _NO_BOUND
+
+
+_NO_BOUND = contextlib.nullcontext()
 
 
 class HttpStream:
