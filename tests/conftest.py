@@ -97,6 +97,8 @@ def single_attempt(config: Mapping[str, Any]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def run_gateway(config: Mapping[str, Any], registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Iterator[Server]:
+    # A config without its own `database` gets a temp SQLite file, never ./llmrelay.db in the working directory.
+    config = {"database": f"sqlite:///{tempfile.mkdtemp(prefix='llmrelay-test-')}/llmrelay.db", **config}
     app = create_app(validate(single_attempt(config), "test.yaml"), registry)
     with serve_in_thread(app, lifespan="on") as server:
         yield server

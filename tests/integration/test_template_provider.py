@@ -73,7 +73,10 @@ def new_chat(server: Server) -> str:
 
 
 def write_config(folder: Path, template_dir: str | Path) -> Path:
-    config = {"providers": {"qwen": {"type": "template", "dir": str(template_dir), "api_key": "${QWEN_TOKEN}"}}}
+    config = {
+        "database": f"sqlite:///{folder / 'llmrelay.db'}",  # not the default ./llmrelay.db in the working directory
+        "providers": {"qwen": {"type": "template", "dir": str(template_dir), "api_key": "${QWEN_TOKEN}"}},
+    }
     path = folder / "llmrelay.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -150,3 +150,11 @@ ASKS_NOTHING: Mapping[str, tuple[object, ...]] = {
 }
 """OpenAI field values that ask for nothing beyond a plain text answer: an upstream that cannot honour
 the field may accept these values instead of rejecting the field with a 400."""
+
+
+RETRY_HINTS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
+
+
+def retry_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The upstream's retry hints, kept on its error so clients and the relay's retry policy see them."""
+    return {k: v for k, v in headers.items() if k.lower() in RETRY_HINTS}

@@ -42,12 +42,12 @@ from llmrelay.errors import (
     UpstreamStatusError,
 )
 from llmrelay.providers.base import Target, UpstreamRequest
+from llmrelay.providers.common import retry_headers
 from llmrelay.schemas.images import ImageData, ImagesRequest, ImagesResponse
 
 _DROPPED = frozenset({"model", "user", "provider", "stream"})
 _GPT_IMAGE_ONLY = frozenset({"background", "moderation", "output_format", "output_compression"})
 _OPENAI_STYLES = frozenset({"vivid", "natural"})
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 
 
 class RecraftImages:
@@ -127,7 +127,7 @@ def _image(item: object) -> ImageData:
 
 def map_recraft_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
     message, code = _read_error(body, status)
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     if status == 401:
         code = "invalid_api_key"
     return UpstreamStatusError(status, message, code=code, headers=kept, raw=body)

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 import orjson
 
 from llmrelay.errors import UpstreamStatusError
+from llmrelay.providers.common import retry_headers
 
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 _STATUS_OF_TYPE: Mapping[str, int] = {
     "invalid_request_error": 400,
     "authentication_error": 401,
@@ -60,7 +60,7 @@ _LOCATION = re.compile(r"([a-z_]+)(?:\.[\w.]+)?: ")
 
 def map_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamStatusError:
     """An HTTP error answer from the Messages API, with its status kept."""
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     error = _error_object(body)
     if error is None:
         text = body[:200].decode("utf-8", "replace").strip()

@@ -17,13 +17,12 @@ from typing import Any
 import orjson
 
 from llmrelay.errors import UpstreamError, UpstreamStatusError
+from llmrelay.providers.common import retry_headers
 from llmrelay.providers.openai.chat import map_openai_error
 
 UNAUTHORIZED = "Unauthorized Access"
 IN_STREAM_STATUS = 502
 """An error that arrives after the status line: the upstream failed mid-answer (a bad gateway for us)."""
-
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 
 
 def map_bito_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
@@ -49,5 +48,5 @@ def _bito_error(status: int, obj: Mapping[str, Any], headers: Mapping[str, str],
     message = obj["response"] or f"The BITO upstream answered HTTP {status}."
     if message == UNAUTHORIZED and status not in (401, 403):
         status = 403
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     return UpstreamStatusError(status, message, headers=kept, raw=raw)

@@ -26,11 +26,11 @@ from llmrelay.providers.base import (
     Target,
     UpstreamRequest,
 )
+from llmrelay.providers.common import retry_headers
 from llmrelay.schemas.chat import ChatCompletion, ChatRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, EmbeddingsResponse
 from llmrelay.schemas.images import ImagesRequest, ImagesResponse
 
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 _WRAPPED_ERROR_STATUS = 502
 """The status given to a vendor error that arrives inside a 2xx wrapper (the host relayed a failure)."""
 
@@ -79,14 +79,30 @@ def _detail_error(status: int, headers: Mapping[str, str], detail: object, raw: 
         text = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
     else:
         text = str(detail)
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     return UpstreamStatusError(status, f"The model catalog host answered HTTP {status}: {text}", headers=kept, raw=raw)
 
 
-class UnwrappedChat:
-    """Chat through a wrapped handle: requests and streams as `inner` makes them, replies unwrapped first."""
+class _Unwrapping:
+    """What every wrapped-handle adapter shares: the vendor body taken out of a reply, errors unwrapped."""
 
     passthrough: ClassVar[bool] = False
+    inner: ErrorMapper
+
+    def _vendor_body(self, body: bytes) -> bytes:
+        vendor, failed = unwrap(body)
+        if failed:
+            raise self.inner.map_error(_WRAPPED_ERROR_STATUS, {}, vendor)
+        return vendor
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
+        return map_wrapped_error(self.inner, status, headers, body)
+
+
+class UnwrappedChat(_Unwrapping):
+    """Chat through a wrapped handle: requests and streams as `inner` makes them, replies unwrapped first."""
+
+    inner: ChatAdapter
 
     def __init__(self, inner: ChatAdapter) -> None:
         self.inner = inner
@@ -96,22 +112,16 @@ class UnwrappedChat:
         return self.inner.build_request(req, target)
 
     def parse_response(self, body: bytes, req: ChatRequest, target: Target) -> ChatCompletion:
-        vendor, failed = unwrap(body)
-        if failed:
-            raise self.inner.map_error(_WRAPPED_ERROR_STATUS, {}, vendor)
-        return self.inner.parse_response(vendor, req, target)
+        return self.inner.parse_response(self._vendor_body(body), req, target)
 
     def open_stream(self, req: ChatRequest, target: Target) -> StreamTranslator:
         return self.inner.open_stream(req, target)
 
-    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
-        return map_wrapped_error(self.inner, status, headers, body)
 
-
-class UnwrappedEmbeddings:
+class UnwrappedEmbeddings(_Unwrapping):
     """Embeddings through a wrapped handle: the vendor's reply is unwrapped, then read by `inner`."""
 
-    passthrough: ClassVar[bool] = False
+    inner: EmbeddingsAdapter
 
     def __init__(self, inner: EmbeddingsAdapter) -> None:
         self.inner = inner
@@ -120,19 +130,13 @@ class UnwrappedEmbeddings:
         return self.inner.build_request(req, target)
 
     def parse_response(self, body: bytes, req: EmbeddingsRequest, target: Target) -> EmbeddingsResponse:
-        vendor, failed = unwrap(body)
-        if failed:
-            raise self.inner.map_error(_WRAPPED_ERROR_STATUS, {}, vendor)
-        return self.inner.parse_response(vendor, req, target)
-
-    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
-        return map_wrapped_error(self.inner, status, headers, body)
+        return self.inner.parse_response(self._vendor_body(body), req, target)
 
 
-class UnwrappedImages:
+class UnwrappedImages(_Unwrapping):
     """Image generation through a wrapped handle: the vendor's reply is unwrapped, then read by `inner`."""
 
-    passthrough: ClassVar[bool] = False
+    inner: ImagesAdapter
 
     def __init__(self, inner: ImagesAdapter) -> None:
         self.inner = inner
@@ -141,10 +145,4 @@ class UnwrappedImages:
         return self.inner.build_request(req, target)
 
     def parse_response(self, body: bytes, req: ImagesRequest, target: Target) -> ImagesResponse:
-        vendor, failed = unwrap(body)
-        if failed:
-            raise self.inner.map_error(_WRAPPED_ERROR_STATUS, {}, vendor)
-        return self.inner.parse_response(vendor, req, target)
-
-    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
-        return map_wrapped_error(self.inner, status, headers, body)
+        return self.inner.parse_response(self._vendor_body(body), req, target)

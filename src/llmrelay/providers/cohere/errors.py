@@ -28,8 +28,8 @@ from collections.abc import Mapping
 import orjson
 
 from llmrelay.errors import UpstreamError, UpstreamStatusError
+from llmrelay.providers.common import retry_headers
 
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 _FIELD = re.compile(r"^(?:invalid request: (?P<lead>[a-z_]+)\b|unknown field: parameter (?P<unknown>\w+) )")
 # Cohere's request field → the OpenAI parameter it was translated from (request.py, embeddings.py).
 _OPENAI_PARAM = {
@@ -65,7 +65,7 @@ def map_cohere_error(status: int, headers: Mapping[str, str], body: bytes) -> Up
         message,
         param=param_of(message) if ours == 400 else ("model" if ours == 404 else None),
         code=_CODE.get(ours),
-        headers={k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
+        headers=retry_headers(headers),
         raw=body,
     )
 

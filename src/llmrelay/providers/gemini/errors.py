@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from llmrelay.errors import UpstreamStatusError
+from llmrelay.providers.common import retry_headers
 from llmrelay.providers.gemini.wire import JSONObject
 
 _HTTP_BY_STATUS = {
@@ -48,7 +49,6 @@ _HTTP_BY_STATUS = {
     "DEADLINE_EXCEEDED": 504,
 }
 _CODE_BY_HTTP = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
@@ -133,7 +133,7 @@ def _openai_param(field: str) -> str:
 
 
 def _kept(headers: Mapping[str, str], details: list[JSONObject]) -> dict[str, str]:
-    kept = {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = {k.lower(): v for k, v in retry_headers(headers).items()}
     if "retry-after" in kept:
         return kept
     for detail in details:

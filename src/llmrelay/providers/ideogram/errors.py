@@ -24,14 +24,14 @@ from collections.abc import Mapping
 import orjson
 
 from llmrelay.errors import UpstreamError, UpstreamStatusError
+from llmrelay.providers.common import retry_headers
 
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 _CODE = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
 
 
 def map_ideogram_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
     message = error_message(body, status)
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     if status == 422:
         return UpstreamStatusError(
             400, message, param="prompt", code="content_policy_violation", headers=kept, raw=body

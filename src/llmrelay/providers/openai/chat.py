@@ -17,6 +17,7 @@ import orjson
 
 from llmrelay.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from llmrelay.providers.base import Target, UpstreamRequest
+from llmrelay.providers.common import retry_headers
 from llmrelay.schemas.chat import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from llmrelay.schemas.sse import SSEEvent
 
@@ -132,12 +133,9 @@ def _value_start(raw: bytes, at: int) -> int:
 
 def map_openai_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
     """An OpenAI-style error body (or anything else) to an UpstreamStatusError with the same status."""
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     message, error_type, param, code = _read_error(body, status)
     return UpstreamStatusError(status, message, error_type=error_type, param=param, code=code, headers=kept, raw=body)
-
-
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 
 
 def _read_error(body: bytes, status: int) -> tuple[str, str | None, str | None, str | None]:

@@ -19,11 +19,11 @@ from collections.abc import Mapping
 import orjson
 
 from llmrelay.errors import UpstreamError, UpstreamStatusError
+from llmrelay.providers.common import retry_headers
 from llmrelay.providers.openai.chat import map_openai_error
 from llmrelay.providers.template.spec import JSONValue
 
 IN_STREAM_STATUS = 502
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 
 
 def map_template_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
@@ -54,7 +54,7 @@ def error_in(
         status = statuses.get(code, status)
     if not message:
         message = f"The upstream reported an error ({code})." if code else "The upstream reported an error."
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     return UpstreamStatusError(status, message, code=code, headers=kept, raw=raw)
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 from llmrelay.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from llmrelay.providers.common import retry_headers
 from llmrelay.providers.openai.chat import map_openai_error
 
 STATUS_BY_CODE: Mapping[int, int] = {
@@ -53,7 +54,6 @@ STATUS_BY_CODE: Mapping[int, int] = {
     3036: 429, 3040: 429,
 }  # fmt: skip
 DAILY_LIMIT = 3036
-_KEPT_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 _POINTER = re.compile(r"'/([A-Za-z_][\w-]*(?:/[\w-]+)*)'")
 
 
@@ -67,7 +67,7 @@ def map_error(status: int, headers: Mapping[str, str], body: bytes) -> UpstreamE
 
 def envelope_error(status: int, headers: Mapping[str, str], envelope: Mapping[str, Any], raw: bytes) -> UpstreamError:
     code, message = _first_error(envelope.get("errors"))
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    kept = retry_headers(headers)
     if code == DAILY_LIMIT:
         kept["x-should-retry"] = "false"
     return UpstreamStatusError(
