@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck check bench clean
 
+# llama-cpp-python compiles llama.cpp on install. Its default -march=native build uses AMX tile
+# instructions on CPUs that advertise them, and virtual machines that advertise AMX without enabling
+# it (these ones) kill the process with SIGILL on the first matrix product: build for AVX2 instead.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip

@@ -15,19 +15,21 @@ them with their status); errors after it end the stream with an error event.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 
+from llmrelay.dialects import completions as via_chat
 from llmrelay.errors import InvalidRequestError, UpstreamProtocolError
 from llmrelay.pipeline.accounting import estimate_chat_usage, estimate_completion_usage
 from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.resilience import NoCooldowns, Resilience
 from llmrelay.pipeline.routing import Deployment, Plan, Router
-from llmrelay.pipeline.stream import passthrough, reply_text, translated
+from llmrelay.pipeline.stream import completion_frames, passthrough, reply_text, translated
 from llmrelay.providers.base import Target, UpstreamRequest
 from llmrelay.schemas.chat import ChatRequest, Usage
 from llmrelay.schemas.completions import CompletionRequest
@@ -58,19 +60,19 @@ class Relay:
         self.auth = auth
         self.resilience = resilience or Resilience(NoCooldowns())
 
-    def _plan(self, ctx: RequestContext, model: str, pin: object) -> Plan:
+    def plan(self, ctx: RequestContext, model: str, pin: object) -> Plan:
         """The deployments that may serve the request, as the caller may use them."""
         plan = self.auth.authorize(ctx.principal, self.router.plan(model, pin if isinstance(pin, str) else None))
         record, first = ctx.record, plan.first
         record.model, record.provider, record.upstream_model = plan.model, first.target.provider, first.target.model
         return plan
 
-    def _target(self, ctx: RequestContext, deployment: Deployment) -> Target:
+    def target_of(self, ctx: RequestContext, deployment: Deployment) -> Target:
         """The deployment's target, with the client's token for passthrough auth."""
         target = deployment.target
         return target.with_api_key(ctx.principal.token) if deployment.passthrough_auth else target
 
-    async def _run(self, ctx: RequestContext, plan: Plan, attempt: Callable[[Deployment], Awaitable[R]]) -> R:
+    async def run(self, ctx: RequestContext, plan: Plan, attempt: Callable[[Deployment], Awaitable[R]]) -> R:
         """The plan walked with retries and fallbacks; a stream's load and failure are settled at its end."""
         outcome = await self.resilience.run(plan, ctx.record, attempt)
         value = outcome.value
@@ -81,21 +83,21 @@ class Relay:
         return value
 
     async def chat(self, ctx: RequestContext, req: ChatRequest) -> JSONResult | StreamResult:
-        plan = self._plan(ctx, req.model, req.body.get("provider"))
-        _capability(plan.first.spec.chat, plan.first, "chat")
+        plan = self.plan(ctx, req.model, req.body.get("provider"))
+        require_capability(plan.first.spec.chat, plan.first, "chat")
 
         async def attempt(deployment: Deployment) -> JSONResult | StreamResult:
             return await self._chat(ctx, req, deployment)
 
-        return await self._run(ctx, plan, attempt)
+        return await self.run(ctx, plan, attempt)
 
     async def _chat(self, ctx: RequestContext, req: ChatRequest, deployment: Deployment) -> JSONResult | StreamResult:
-        target = self._target(ctx, deployment)
-        adapter = _capability(deployment.spec.chat, deployment, "chat")
+        target = self.target_of(ctx, deployment)
+        adapter = require_capability(deployment.spec.chat, deployment, "chat")
         upstream_request = adapter.build_request(req, target)
         if adapter.passthrough:
             count = functools.partial(estimate_chat_usage, req, target.model)
-            return await self._passthrough(ctx, deployment, adapter, upstream_request, req.stream, count)
+            return await self.pass_through(ctx, deployment, adapter, upstream_request, req.stream, count)
         session, timeouts = self.pool.session(target.provider), deployment.timeouts
         if req.stream:
             upstream = await session.open_stream(adapter, upstream_request, timeouts)
@@ -113,20 +115,52 @@ class Relay:
         return JSONResult(orjson.dumps(completion))
 
     async def completions(self, ctx: RequestContext, req: CompletionRequest) -> JSONResult | StreamResult:
-        """Legacy completions: passthrough only (OpenAI-compatible upstreams and the local model)."""
-        plan = self._plan(ctx, req.model, req.body.get("provider"))
-        _capability(plan.first.spec.completions, plan.first, "completions")
+        """Legacy completions: passed through to upstreams that have the endpoint (OpenAI-compatible ones,
+        the local model); a chat-only upstream gets the prompt as one user message (dialects/completions)."""
+        plan = self.plan(ctx, req.model, req.body.get("provider"))
+        require_capability(plan.first.spec.completions or plan.first.spec.chat, plan.first, "completions")
 
         async def attempt(deployment: Deployment) -> JSONResult | StreamResult:
-            target = self._target(ctx, deployment)
-            adapter = _capability(deployment.spec.completions, deployment, "completions")
+            target = self.target_of(ctx, deployment)
+            if deployment.spec.completions is None:
+                require_capability(deployment.spec.chat, deployment, "completions")
+                return await self._completions_via_chat(ctx, req, deployment)
+            adapter = require_capability(deployment.spec.completions, deployment, "completions")
             count = functools.partial(estimate_completion_usage, req, target.model)
             request = adapter.build_request(req, target)
-            return await self._passthrough(ctx, deployment, adapter, request, req.stream, count)
+            return await self.pass_through(ctx, deployment, adapter, request, req.stream, count)
 
-        return await self._run(ctx, plan, attempt)
+        return await self.run(ctx, plan, attempt)
 
-    async def _passthrough(
+    async def _completions_via_chat(
+        self, ctx: RequestContext, req: CompletionRequest, deployment: Deployment
+    ) -> JSONResult | StreamResult:
+        body = cast(dict[str, Any], req.body)
+        prompts = via_chat.prompts_of(body)
+        created, request_id = int(time.time()), ctx.record.request_id
+
+        def chat_request(prompt: str) -> ChatRequest:
+            return ChatRequest.parse(
+                orjson.dumps(via_chat.chat_body(body, prompt)), created=created, request_id=request_id
+            )
+
+        if req.stream:
+            result = await self._chat(ctx, chat_request(prompts[0]), deployment)
+            assert isinstance(result, StreamResult)
+            return StreamResult(completion_frames(result.frames, via_chat.ChunkConverter(body, prompts[0])))
+        completions, usages = [], []
+        n = int(body.get("n") or 1)
+        for i, prompt in enumerate(prompts):  # one after another: each is one more request upstream
+            reply = await self._chat(ctx, chat_request(prompt), deployment)
+            assert isinstance(reply, JSONResult)
+            completions.append(via_chat.completion_of(orjson.loads(reply.body), body, prompt, first_index=i * n))
+            usages.append(ctx.record.usage)
+        completion = via_chat.merged(completions)
+        if len(usages) > 1 and "usage" in completion:
+            ctx.record.usage = cast(Usage, completion["usage"])
+        return JSONResult(orjson.dumps(completion))
+
+    async def pass_through(
         self,
         ctx: RequestContext,
         deployment: Deployment,
@@ -150,17 +184,17 @@ class Relay:
         return JSONResult(body)
 
     async def embeddings(self, ctx: RequestContext, req: EmbeddingsRequest) -> JSONResult:
-        plan = self._plan(ctx, req.model, req.body.get("provider"))
-        _capability(plan.first.spec.embeddings, plan.first, "embeddings")
+        plan = self.plan(ctx, req.model, req.body.get("provider"))
+        require_capability(plan.first.spec.embeddings, plan.first, "embeddings")
 
         async def attempt(deployment: Deployment) -> JSONResult:
             return await self._embeddings(ctx, req, deployment)
 
-        return await self._run(ctx, plan, attempt)
+        return await self.run(ctx, plan, attempt)
 
     async def _embeddings(self, ctx: RequestContext, req: EmbeddingsRequest, deployment: Deployment) -> JSONResult:
-        target = self._target(ctx, deployment)
-        adapter = _capability(deployment.spec.embeddings, deployment, "embeddings")
+        target = self.target_of(ctx, deployment)
+        adapter = require_capability(deployment.spec.embeddings, deployment, "embeddings")
         request = adapter.build_request(req, target)
         body = await self.pool.session(target.provider).send(adapter, request, deployment.timeouts)
         if adapter.passthrough:
@@ -181,12 +215,12 @@ class Relay:
 
     async def images(self, ctx: RequestContext, req: ImagesRequest) -> JSONResult:
         """Image generation: a passthrough upstream's reply goes back as it came; others are translated."""
-        plan = self._plan(ctx, req.model, req.body.get("provider"))
-        _capability(plan.first.spec.images, plan.first, "images")
+        plan = self.plan(ctx, req.model, req.body.get("provider"))
+        require_capability(plan.first.spec.images, plan.first, "images")
 
         async def attempt(deployment: Deployment) -> JSONResult:
-            target = self._target(ctx, deployment)
-            adapter = _capability(deployment.spec.images, deployment, "images")
+            target = self.target_of(ctx, deployment)
+            adapter = require_capability(deployment.spec.images, deployment, "images")
             request = adapter.build_request(req, target)
             body = await self.pool.session(target.provider).send(adapter, request, deployment.timeouts)
             if adapter.passthrough:
@@ -196,7 +230,7 @@ class Relay:
             ctx.record.usage = token_usage(response.get("usage"))
             return JSONResult(orjson.dumps(response))
 
-        return await self._run(ctx, plan, attempt)
+        return await self.run(ctx, plan, attempt)
 
 
 async def _settled(
@@ -229,7 +263,7 @@ _WHAT = {
 }
 
 
-def _capability(adapter: A | None, deployment: Deployment, capability: str) -> A:
+def require_capability(adapter: A | None, deployment: Deployment, capability: str) -> A:
     """The adapter for `capability`, or one clear 400 before any I/O when the model does not offer it."""
     if adapter is None or not deployment.narrowed.get(capability, True):
         what, provider = _WHAT[capability], deployment.target.provider

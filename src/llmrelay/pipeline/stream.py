@@ -21,6 +21,7 @@ from typing import cast
 
 import orjson
 
+from llmrelay.dialects.completions import ChunkConverter
 from llmrelay.errors import RelayError, UpstreamError
 from llmrelay.pipeline.context import RequestRecord
 from llmrelay.providers.base import StreamTranslator
@@ -155,6 +156,29 @@ async def translated(
             upstream.release()
         else:
             upstream.abort()
+
+
+async def completion_frames(frames: AsyncIterator[bytes], converter: ChunkConverter) -> AsyncIterator[bytes]:
+    """A chat stream's frames as legacy completion chunks (a chat-only upstream serving /v1/completions);
+    an error event and the closing [DONE] go through as they are."""
+    decoder = SSEDecoder()
+    try:
+        async for frame in frames:
+            for event in decoder.feed(frame):
+                if event.data == "[DONE]":
+                    yield DONE
+                    continue
+                data = orjson.loads(event.data)
+                if "error" in data:
+                    yield encode_event(data)
+                    continue
+                converted = converter.convert(data)
+                if converted is not None:
+                    yield encode_event(converted)
+    finally:  # a client that leaves closes the chat stream, and so the upstream request, at once
+        aclose = getattr(frames, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _estimated(record: RequestRecord, estimate: Callable[[str], Usage], text: list[str]) -> Usage:

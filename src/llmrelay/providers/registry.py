@@ -50,7 +50,7 @@ class ProviderSpec:
     def capabilities(self) -> dict[str, bool]:
         return {
             "chat": self.chat is not None,
-            "completions": self.completions is not None,
+            "completions": self.completions is not None or self.chat is not None,  # chat-only: via chat
             "embeddings": self.embeddings is not None,
             "images": self.images is not None,
         }

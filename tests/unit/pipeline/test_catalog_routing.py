@@ -66,7 +66,8 @@ def test_a_catalog_model_resolves_to_its_handle() -> None:
     assert target.api_key is None and target.headers == {"authorization": "OAuth y0_t"}
     assert isinstance(spec.chat, UnwrappedChat) and spec.chat.passthrough is False
     offered = spec.capabilities()
-    assert offered["chat"] and not offered["completions"] and not offered["embeddings"]
+    assert offered["chat"] and not offered["embeddings"]
+    assert spec.completions is None and offered["completions"]  # legacy completions go through chat
     assert not plan.first.passthrough_auth
 
 
