@@ -14,7 +14,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev,local,local-embeddings,otel]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev,local,local-embeddings,otel,s3]'
 	touch $(STAMP)
 
 run: $(STAMP)

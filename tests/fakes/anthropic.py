@@ -6,7 +6,8 @@
         ...                                      # POST {server.base_url}/v1/messages
     assert fake.requests[0].json["max_tokens"] == 4096
 
-One route, `POST /v1/messages`; anything else is Anthropic's 404. Every request is recorded. Each
+Routes: `POST /v1/messages` and `POST /v1/messages/count_tokens` (`{"input_tokens": N}`); anything
+else is Anthropic's 404. Every request is recorded. Each
 one takes the next planned directive (FIFO) on arrival; header and body validation errors win over
 it. Directives: `Status` (an error answer; without a body, the Anthropic error body that fits the
 status), `CutStream` (drop the connection after some events), `StreamError` (an `event: error`
@@ -24,7 +25,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes.anthropic_validate import AnthropicError, check_headers, validate_messages
-from tests.fakes.anthropic_wire import message_body, plan_answer, sse, stream_events
+from tests.fakes.anthropic_wire import input_tokens, message_body, plan_answer, sse, stream_events
 from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
 from tests.fakes.recorder import CutStream as CutStream
 from tests.fakes.recorder import RecordedRequest as RecordedRequest
@@ -33,6 +34,7 @@ from tests.fakes.recorder import Status as Status
 
 DEFAULT_MODELS = frozenset({"claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"})
 _ROUTE = ("POST", "/v1/messages")
+_COUNT_ROUTE = ("POST", "/v1/messages/count_tokens")
 _DEFAULT_ERRORS = {
     400: AnthropicError(400, "invalid_request_error", "Invalid request (fake upstream)."),
     401: AnthropicError(401, "authentication_error", "invalid x-api-key"),
@@ -81,17 +83,18 @@ class FakeAnthropic(Recorder[Directive, RecordedRequest]):
         headers = header_dict(scope)
         request, directive, number = self.record(scope, headers, body, takes_directive=True)
         payload = request.json
-        error = (
-            None if (scope["method"], scope["path"]) == _ROUTE else AnthropicError(404, "not_found_error", "Not Found")
-        )
+        route = (scope["method"], scope["path"])
+        error = None if route in (_ROUTE, _COUNT_ROUTE) else AnthropicError(404, "not_found_error", "Not Found")
         error = error or check_headers(headers, self.api_key)
         if error is None and payload is None:
             error = AnthropicError(
                 400, "invalid_request_error", "There was an issue with your request body: invalid JSON"
             )
-        error = error or validate_messages(payload, self.models)
+        error = error or validate_messages(payload, self.models, count=route == _COUNT_ROUTE)
         if error is not None:
             await send_json(send, error.status, error.body(_request_id(number)), _headers(number))
+        elif route == _COUNT_ROUTE and not isinstance(directive, Status):
+            await send_json(send, 200, {"input_tokens": input_tokens(payload)}, _headers(number))
         elif isinstance(directive, Status):
             await _send_status(send, directive, number)
         else:

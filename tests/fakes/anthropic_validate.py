@@ -17,13 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-API_VERSIONS = frozenset({"2023-06-01", "2023-01-01"})
+API_VERSIONS = frozenset({"2023-06-01", "2023-01-01", "2026-10-21"})
+"""2026-10-21: what anthropic-sdk-python 2.12 sends (`_constants.ANTHROPIC_API_VERSION`)."""
 FIELDS = frozenset(
     {
         "model", "max_tokens", "messages", "system", "temperature", "top_p", "top_k", "stop_sequences",
         "stream", "tools", "tool_choice", "metadata", "thinking", "service_tier", "output_config",
     }
 )  # fmt: skip
+COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
+"""The fields of a count_tokens body (SDK `types/message_count_tokens_params.py`, restricted as FIELDS is)."""
 _BLOCKS = {
     "user": frozenset({"text", "image", "document", "tool_result"}),
     "assistant": frozenset({"text", "tool_use", "thinking", "redacted_thinking"}),
@@ -72,18 +75,20 @@ def check_headers(headers: Mapping[str, str], api_key: str) -> AnthropicError | 
     return None
 
 
-def validate_messages(body: object, models: frozenset[str]) -> AnthropicError | None:
+def validate_messages(body: object, models: frozenset[str], *, count: bool = False) -> AnthropicError | None:
+    """`count`: a `POST /v1/messages/count_tokens` body (no `max_tokens`, fewer fields)."""
     if not isinstance(body, dict):
         return bad("Input should be a valid dictionary")
     for name in body:
-        if name not in FIELDS:
+        if name not in (COUNT_FIELDS if count else FIELDS):
             return bad(f"{name}: Extra inputs are not permitted")
-    for name in ("model", "max_tokens", "messages"):
+    for name in ("model", "messages") if count else ("model", "max_tokens", "messages"):
         if name not in body:
             return bad(f"{name}: Field required")
     if body["model"] not in models:
         return AnthropicError(404, "not_found_error", f"model: {body['model']}")
-    return _check_options(body) or _check_tools(body) or _check_messages(body["messages"], bool(body.get("tools")))
+    options = _check_system(body.get("system")) if count else _check_options(body)
+    return options or _check_tools(body) or _check_messages(body["messages"], bool(body.get("tools")))
 
 
 def _check_options(body: JSONObject) -> AnthropicError | None:

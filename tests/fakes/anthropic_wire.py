@@ -96,6 +96,11 @@ def sample_input(schema: JSONObject) -> JSONObject:
     return values
 
 
+def input_tokens(body: JSONObject) -> int:
+    """What `POST /v1/messages/count_tokens` answers for a valid body (the same count usage reports)."""
+    return _count_tokens(body)
+
+
 def _count_tokens(body: JSONObject) -> int:
     """A stable stand-in for tokenisation: 3 per message plus one per whitespace-separated word."""
     total = len(str(body.get("system") or "").split())

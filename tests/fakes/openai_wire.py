@@ -85,14 +85,27 @@ def plan_answer(body: JSONObject) -> Answer:
     )
 
 
+TOOL_MARKER = "[call a tool]"
+"""Opt-in: with tools offered and tool_choice auto (or unset), a last user message containing this
+calls the first tool, as a model deciding to would (the Assistants tests use it)."""
+
+
 def _tool_call(body: JSONObject) -> ToolCall | None:
     tools = body.get("tools") or []
     choice = body.get("tool_choice")
+    if tools and choice in (None, "auto") and _asks_for_tool(body["messages"]):
+        choice = "required"
     if not tools or choice in (None, "none", "auto"):
         return None
     wanted = choice["function"]["name"] if isinstance(choice, dict) else tool_name(tools[0])
     tool = next(t for t in tools if tool_name(t) == wanted)
     return ToolCall(name=str(wanted), arguments=_sample_arguments(tool["function"].get("parameters") or {}))
+
+
+def _asks_for_tool(messages: list[JSONObject]) -> bool:
+    last = messages[-1] if messages else {}
+    content = last.get("content")
+    return last.get("role") == "user" and isinstance(content, str) and TOOL_MARKER in content
 
 
 def _sample_arguments(schema: JSONObject) -> str:

@@ -26,6 +26,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llmrelay.api.security import SECURITY_HEADERS, with_docs_csp
+from llmrelay.dialects.anthropic_errors import error_body as anthropic_error_body
 from llmrelay.errors import RelayError, RequestTooLargeError, ServerError
 from llmrelay.observability.logging import get_logger
 from llmrelay.observability.metrics import Metrics
@@ -39,8 +40,12 @@ COST_HEADER = b"x-llmrelay-cost-usd"
 MODEL_HEADER = b"x-llmrelay-model"
 DEPLOYMENT_HEADER = b"x-llmrelay-deployment"
 DOCS_PATH = "/docs"
+ANTHROPIC_PATH = "/v1/messages"
+"""Its routes (api/v1/messages.py) render errors in Anthropic's envelope, these last-resort ones too."""
 CLIENT_CLOSED = 499
 _VALID_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+SELF_LIMITED = frozenset({"/v1/files"})
+"""Routes that bound their own body while they stream it (file uploads: `files.max_bytes`, not `max_body`)."""
 
 
 class EdgeMiddleware:
@@ -73,6 +78,7 @@ class EdgeMiddleware:
         billed = scope["path"].startswith("/v1/")  # also what the metrics count: not /health, /metrics, /admin
         metrics = _in_flight(self.metrics if billed else None)
         outer = _outer_send(scope, send)
+        anthropic = request_id if scope["path"].startswith(ANTHROPIC_PATH) else None
         status = 0
         ended = False
 
@@ -86,19 +92,20 @@ class EdgeMiddleware:
                 await _settle_limits(record, status, ended)  # before the last byte goes out
             await outer(message)
 
+        own_limit = scope["path"] in SELF_LIMITED
         try:
-            if length is not None and length > self.max_body:
-                await send_error(send_with_id, _too_large(self.max_body))
+            if length is not None and length > self.max_body and not own_limit:
+                await send_error(send_with_id, _too_large(self.max_body), anthropic)
             else:
-                limited = receive if length is not None else _limit(receive, self.max_body)
+                limited = receive if length is not None or own_limit else _limit(receive, self.max_body)
                 await self.app(scope, limited, send_with_id)
         except _BodyTooLarge:
             if status == 0:
-                await send_error(send_with_id, _too_large(self.max_body))
+                await send_error(send_with_id, _too_large(self.max_body), anthropic)
         except Exception:  # the one last-resort handler: a bug must not reach the client as a trace
             self.log.exception("unhandled_error", request_id=request_id, path=scope["path"])
             if status == 0:
-                await send_error(send_with_id, ServerError("The gateway failed to handle this request."))
+                await send_error(send_with_id, ServerError("The gateway failed to handle this request."), anthropic)
             status = status or 500
         finally:
             _in_flight(metrics, ended=True)
@@ -260,8 +267,10 @@ def _too_large(max_body: int) -> RequestTooLargeError:
     return RequestTooLargeError(f"The request body is larger than the gateway's limit of {max_body} bytes.")
 
 
-async def send_error(send: Send, error: RelayError) -> None:
+async def send_error(send: Send, error: RelayError, anthropic: str | None = None) -> None:
+    """The error in OpenAI's envelope; in Anthropic's when `anthropic` (its request id) is given."""
     headers = [(b"content-type", b"application/json")]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    body = error.to_body() if anthropic is None else anthropic_error_body(error, anthropic)
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": orjson.dumps(error.to_body())})
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})

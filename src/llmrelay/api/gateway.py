@@ -30,11 +30,15 @@ from llmrelay.pipeline.keys import Budgets, KeyCache, StorageHealth
 from llmrelay.pipeline.limits import Limiter, LimitRefusal, reservation
 from llmrelay.pipeline.relay import Relay
 from llmrelay.pipeline.resilience import Resilience
+from llmrelay.pipeline.responses import Responses
 from llmrelay.pipeline.routing import Router
+from llmrelay.pipeline.runs import Runner
 from llmrelay.pipeline.usage import UsageWriter
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
 from llmrelay.storage.db import Database
+from llmrelay.storage.files import FileStore
 from llmrelay.storage.keys import KeyStore
+from llmrelay.storage.threads import ThreadStore
 from llmrelay.storage.usage import UsageStore
 from llmrelay.transport.catalog import Catalog, catalogs_from_config
 from llmrelay.transport.pool import Pool
@@ -63,6 +67,14 @@ class Gateway:
     tracing: Tracing | None = field(default=None, kw_only=True)
     """The OpenTelemetry tracer when `telemetry.otlp_endpoint` is set: the edge emits a request's
     spans at its end; `stop` flushes them."""
+    responses: Responses | None = field(default=None, kw_only=True)
+    """`/v1/responses`: passed through to upstreams with the Responses API, else translated; stored responses."""
+    files: FileStore | None = field(default=None, kw_only=True)
+    """/v1/files: rows in `database`, contents in the configured content store (storage/files.py)."""
+    threads: ThreadStore | None = field(default=None, kw_only=True)
+    """Assistants, threads, messages, runs and run steps in `database` (storage/assistants.py, threads.py)."""
+    runner: Runner | None = field(default=None, kw_only=True)
+    """Executes runs in the background; `start` settles runs a previous process left, `stop` ends them."""
 
     @classmethod
     def build(cls, config: Config, registry: Mapping[str, ProviderSpec] = PROVIDERS) -> Gateway:
@@ -80,15 +92,22 @@ class Gateway:
         auth = _authenticator(config, keys)
         metrics = build_metrics(config, router, catalogs)
         resilience = Resilience.from_config(config, stats, events=metrics)
+        relay = Relay(router, pool, auth, resilience)
         return cls(
-            config, router, pool, auth, Relay(router, pool, auth, resilience), accounting, catalogs, database, usage,
+            config, router, pool, auth, relay, accounting, catalogs, database, usage,
             keys=keys, budgets=budgets, storage=storage, limits=Limiter.from_config(config), metrics=metrics,
-            tracing=tracer,
+            tracing=tracer, responses=Responses.from_config(config, relay, database.engine),
+            files=FileStore.from_config(config, database.engine),
+            threads=(threads := ThreadStore(database.engine)),
+            runner=Runner(threads, relay, usage=usage, cost=accounting.cost, keys=key_store,
+                          grace=config.server.shutdown_timeout),
         )  # fmt: skip
 
     async def start(self) -> None:
         if self.database is not None:
             await self.database.upgrade()
+        if self.files is not None:
+            await self.files.start()
         if self.keys is not None:
             await self.keys.any_active()  # open mode needs to know whether keys exist, before any request
         if self.usage is not None:
@@ -96,6 +115,8 @@ class Gateway:
         if self.limits is not None:
             await self.limits.start()  # loads the Redis scripts (later, if Redis is down now)
         await self.pool.open()
+        if self.runner is not None:
+            await self.runner.start()  # after the pool and usage writer: resumed runs call models
         # Each waits (bounded) for its first fetch; one that fails keeps retrying in the background.
         await asyncio.gather(*(catalog.start() for catalog in self.catalogs))
         loop = asyncio.get_running_loop()
@@ -107,9 +128,13 @@ class Gateway:
     async def stop(self) -> None:
         for catalog in self.catalogs:
             await catalog.stop()
+        if self.runner is not None:
+            await self.runner.stop()  # before the pool: running runs finish or are marked failed
         await self.pool.close()
         if self.usage is not None:
             await self.usage.stop()  # after the pool: every request, streams included, has ended
+        if self.files is not None:
+            await self.files.close()
         if self.database is not None:
             await self.database.close()
         if self.limits is not None:

