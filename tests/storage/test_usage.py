@@ -137,3 +137,26 @@ async def test_time_range_is_since_inclusive_until_exclusive(store: UsageStore) 
     assert [t.requests for t in await store.totals(UsageFilter(since=naive_local))] == [1]
     berlin = DAY2.astimezone(timezone(timedelta(hours=1)))
     assert [r.request_id for r in await store.records(UsageFilter(since=berlin))] == ["req_2"]
+
+
+async def test_rows_are_written_as_sqlalchemy_would_write_them(tmp_path: Path) -> None:
+    """The insert bypasses SQLAlchemy's per-row work; the stored text must still be its own format,
+    so that filters and totals written through SQLAlchemy compare it correctly."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    from llmrelay.storage.tables import usage_records
+
+    db = Database(f"sqlite:///{tmp_path / 'usage.db'}")
+    await db.upgrade()
+    moment = datetime(2026, 11, 21, 9, 30, 0, tzinfo=UTC)  # no microseconds: isoformat would drop them
+    offset = datetime(2026, 11, 21, 10, 30, 0, 250, tzinfo=timezone(timedelta(hours=1)))
+    await UsageStore(db.engine).insert([_record(1, created_at=moment), _record(2, created_at=offset)])
+    await db.close()
+    with sqlite3.connect(tmp_path / "usage.db") as conn:
+        rows = conn.execute("SELECT created_at FROM usage_records ORDER BY id").fetchall()
+    dialect = sqlite_dialect.dialect()
+    process = usage_records.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    assert [row[0] for row in rows] == [process(moment.replace(tzinfo=None)), "2026-11-21 09:30:00.000250"]
