@@ -93,7 +93,7 @@ async def test_insert_then_read_back_every_field(store: UsageStore) -> None:
 
 
 def _fields(record: UsageRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in UsageRecord.__dataclass_fields__}
+    return record._asdict()
 
 
 async def test_a_batch_is_one_insert_and_empty_batches_are_free(store: UsageStore) -> None:

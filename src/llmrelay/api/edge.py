@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from llmrelay.api.security import SECURITY_HEADERS, with_docs_csp
 from llmrelay.dialects.anthropic_errors import error_body as anthropic_error_body
 from llmrelay.errors import RelayError, RequestTooLargeError, ServerError
-from llmrelay.observability.logging import get_logger
+from llmrelay.observability.logging import get_logger, hot_info
 from llmrelay.observability.metrics import Metrics
 from llmrelay.observability.tracing import Tracing
 from llmrelay.pipeline.context import RequestRecord
@@ -170,19 +170,21 @@ class EdgeMiddleware:
         self, scope: Scope, record: RequestRecord, status: int, cost: Decimal | None, latency: float
     ) -> None:
         usage: Mapping[str, object] = record.usage or {}
-        self.log.info(
+        hot_info(  # names and numbers only: never a header or a key
             "request",
-            request_id=record.request_id,
-            method=scope["method"],
-            path=scope["path"],
-            status=status,
-            latency_ms=round(latency * 1000, 3),
-            model=record.model,
-            provider=record.provider,
-            upstream_model=record.upstream_model,
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
-            cost_usd=_usd(cost),
+            {
+                "request_id": record.request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "latency_ms": round(latency * 1000, 3),
+                "model": record.model,
+                "provider": record.provider,
+                "upstream_model": record.upstream_model,
+                "prompt_tokens": usage.get("prompt_tokens"),
+                "completion_tokens": usage.get("completion_tokens"),
+                "cost_usd": _usd(cost),
+            },
         )
 
 

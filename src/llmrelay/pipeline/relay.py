@@ -224,7 +224,7 @@ class Relay:
             request = adapter.build_request(req, target)
             body = await self.pool.session(target.provider).send(adapter, request, deployment.timeouts)
             if adapter.passthrough:
-                ctx.record.usage = token_usage(_json_object(body).get("usage"))
+                ctx.record.usage = token_usage(json_object(body).get("usage"))
                 return JSONResult(body)
             response = adapter.parse_response(body, req, target)
             ctx.record.usage = token_usage(response.get("usage"))
@@ -287,7 +287,7 @@ def _usage_of(body: bytes) -> Usage | None:
     return cast(Usage, usage) if isinstance(usage, dict) else None
 
 
-def _json_object(body: bytes) -> dict[str, object]:
+def json_object(body: bytes) -> dict[str, Any]:
     """An OpenAI-format reply parsed, proving it is the JSON object it should be."""
     try:
         parsed = orjson.loads(body)

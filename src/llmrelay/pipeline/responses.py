@@ -34,10 +34,10 @@ from llmrelay.config.model import Config, ProviderConfig
 from llmrelay.dialects.responses import JSON, ItemIds, ResponsesRequest, input_items, to_chat, upstream_input
 from llmrelay.dialects.responses_reply import chat_usage, encode_event, from_completion, response_shell
 from llmrelay.dialects.responses_stream import ResponsesStream
-from llmrelay.errors import InvalidRequestError, NotFoundError, UpstreamError, UpstreamProtocolError
+from llmrelay.errors import InvalidRequestError, NotFoundError, UpstreamError
 from llmrelay.observability.logging import get_logger
 from llmrelay.pipeline.context import RequestContext, RequestRecord
-from llmrelay.pipeline.relay import JSONResult, Relay, StreamResult
+from llmrelay.pipeline.relay import JSONResult, Relay, StreamResult, json_object
 from llmrelay.pipeline.routing import Deployment, Plan
 from llmrelay.providers.openai.responses import ResponsesAdapter
 from llmrelay.schemas.chat import ChatRequest
@@ -134,7 +134,7 @@ class Responses:
                 upstream = await session.open_stream(adapter, request, deployment.timeouts)
                 return StreamResult(self._relay_stream(upstream, ctx, req, target.provider))
             answer = await session.send(adapter, request, deployment.timeouts)
-            response = _json_object(answer)
+            response = json_object(answer)
             ctx.record.usage = chat_usage(response.get("usage"))
             await self._keep_upstream(ctx, req, target.provider, response)
             return JSONResult(answer)
@@ -212,7 +212,7 @@ class Responses:
         conversation = [*history, *items]
         result = await self.relay.chat(ctx, chat)
         if isinstance(result, JSONResult):
-            response = from_completion(shell, _json_object(result.body), ids, int(time.time()))
+            response = from_completion(shell, json_object(result.body), ids, int(time.time()))
             await self._keep(ctx, req, conversation, response)
             return JSONResult(orjson.dumps(response))
         return StreamResult(self._events(result.frames, ResponsesStream(shell, ids), ctx, req, conversation))
@@ -363,16 +363,6 @@ def _encode(events: Sequence[Mapping[str, Any]]) -> bytes:
 def _usage(record: RequestRecord) -> Mapping[str, Any] | None:
     usage = record.usage
     return dict(usage) if usage is not None else None
-
-
-def _json_object(body: bytes) -> JSON:
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError("The upstream answered 200 with a body that is not JSON.") from None
-    if not isinstance(parsed, dict):
-        raise UpstreamProtocolError("The upstream answered 200 with JSON that is not an object.")
-    return parsed
 
 
 def _last_boundary(buf: bytes) -> int:
