@@ -114,6 +114,14 @@ def test_model_allowlist_and_permissions_are_403(keyed: Server) -> None:
         client.embeddings.create(model="embed", input="x")
     assert caught.value.code == "model_not_allowed" and caught.value.body["type"] == "permission_error"  # type: ignore[index]
 
+    with sdk(keyed, limited) as client:  # the list shows what the key may use; others do not exist for it
+        assert sorted(m.id for m in client.models.list()) == ["fast", "gpt-4o"]
+        assert client.models.retrieve("gpt-4o").id == "gpt-4o"
+        with pytest.raises(openai.NotFoundError):
+            client.models.retrieve("embed")
+    with sdk(keyed, MASTER_KEY) as client:
+        assert "embed" in {m.id for m in client.models.list()}
+
     reader = create(keyed, permissions="read")["key"]
     with sdk(keyed, reader) as client:
         assert client.models.list().data  # read may list models
