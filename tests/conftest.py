@@ -7,17 +7,20 @@ import contextlib
 import socket
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import openai
 import pytest
+import redis.asyncio as aioredis
 
 from llmrelay.app import create_app
 from llmrelay.config.load import validate
 from llmrelay.observability.logging import configure
 from llmrelay.providers.registry import PROVIDERS, ProviderSpec
+from llmrelay.storage.db import Database
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import Server, serve_in_thread
 
@@ -150,3 +153,38 @@ async def pg_admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def migrated_database(kind: str, sqlite_file: Path) -> AsyncIterator[Database]:
+    """A migrated, empty database: SQLite at ``sqlite_file`` (``kind == "sqlite"``), else a PostgreSQL
+    database of its own, dropped afterwards (fails if the server is down)."""
+    name = None
+    if kind == "sqlite":
+        url = f"sqlite:///{sqlite_file}"
+    else:
+        name = f"llmrelay_t_{uuid.uuid4().hex}"
+        await pg_admin(f'CREATE DATABASE "{name}"')
+        url = f"{POSTGRES}/{name}"
+    database = Database(url)
+    try:
+        await database.upgrade()
+        yield database
+    finally:
+        await database.close()
+        if name is not None:
+            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+async def delete_redis_prefix(prefix: str) -> None:
+    """Delete every key under ``prefix`` in the machine's Redis (what a test wrote under its own prefix)."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from tests.fakes.anthropic_validate import AnthropicError, check_headers, validate_messages
 from tests.fakes.anthropic_wire import input_tokens, message_body, plan_answer, sse, stream_events
-from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
+from tests.fakes.asgi import Responder, send_bytes, send_json
 from tests.fakes.recorder import CutStream as CutStream
 from tests.fakes.recorder import RecordedRequest as RecordedRequest
 from tests.fakes.recorder import Recorder
@@ -75,13 +75,11 @@ class FakeAnthropic(Recorder[Directive, RecordedRequest]):
         self.models = models
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        received = await self.accept(scope, receive, takes_directive=True)
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
-        request, directive, number = self.record(scope, headers, body, takes_directive=True)
+        request, directive, number = received
+        headers = request.headers
         payload = request.json
         route = (scope["method"], scope["path"])
         error = None if route in (_ROUTE, _COUNT_ROUTE) else AnthropicError(404, "not_found_error", "Not Found")

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
+from tests.fakes.asgi import Responder, send_bytes, send_json
 from tests.fakes.recorder import RecordedRequest as RecordedRequest
 from tests.fakes.recorder import Recorder
 from tests.fakes.recorder import Status as Status
@@ -155,13 +155,11 @@ class FakeBito(Recorder[Directive, RecordedRequest]):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI application."""
-        if scope["type"] != "http":
+        received = await self.accept(scope, receive, takes_directive=lambda s: s["path"] == PATH)
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
-        _, directive, _ = self.record(scope, headers, body, takes_directive=scope["path"] == PATH)
+        request, directive, _ = received
+        headers, body = request.headers, request.body
         if (scope["method"], scope["path"]) != ("POST", PATH):
             not_found = {"timestamp": "2025-01-01T00:00:00.000+00:00", "status": 404, "error": "Not Found"}
             await send_json(send, 404, {**not_found, "path": scope["path"]}, {})

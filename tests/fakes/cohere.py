@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from tests.fakes.asgi import Responder, header_dict, read_body, send_json
+from tests.fakes.asgi import Responder, send_json
 from tests.fakes.cohere_validate import CohereError, check_auth, parse_json, validate_chat, validate_embed
 from tests.fakes.cohere_wire import embed_body, error_end, plan_answer, reply_body, stream_events
 from tests.fakes.recorder import CutStream as CutStream
@@ -75,14 +75,14 @@ class FakeCohere(Recorder[Directive, RecordedRequest]):
         self.api_key = api_key
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        received = await self.accept(
+            scope, receive, takes_directive=lambda s: (s["method"], s["path"]) in (_CHAT, _EMBED)
+        )
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
+        request, directive, number = received
+        headers, body = request.headers, request.body
         route = (scope["method"], scope["path"])
-        _, directive, number = self.record(scope, headers, body, takes_directive=route in (_CHAT, _EMBED))
         if route not in (_CHAT, _EMBED):
             await _send_error(send, CohereError(404, f"Not Found: {route[0]} {route[1]}"), number)
             return

@@ -27,7 +27,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes import recorder
-from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
+from tests.fakes.asgi import Responder, send_bytes, send_json
 from tests.fakes.gemini_validate import GoogleError, bad, check_auth, validate_embed, validate_generate
 from tests.fakes.gemini_wire import blocked, error_event, generate_body, plan_answer, stream_events
 from tests.fakes.openai_embeddings import vector
@@ -96,14 +96,12 @@ class FakeGemini(recorder.Recorder[Directive, RecordedRequest]):
         self.api_key = api_key
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        received = await self.accept(scope, receive, takes_directive=lambda s: _ROUTE.fullmatch(s["path"]) is not None)
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
+        request, directive, number = received
+        headers = request.headers
         match = _ROUTE.fullmatch(scope["path"])
-        request, directive, number = self.record(scope, headers, body, takes_directive=match is not None)
         payload, query = request.json, request.query
         route = match if scope["method"] == "POST" else None
         error = None if route else GoogleError(404, f"Method not found: {scope['method']} {scope['path']}")

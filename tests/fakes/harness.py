@@ -4,7 +4,8 @@
     client.chat.completions.create(model="claude", messages=HELLO, tools=[WEATHER], tool_choice="required")
 
 The fixtures that serve each fake and build its gateway stay in each test module: their names and
-configs differ, and a fixture factory would hide which fixture a test depends on.
+configs differ, and a fixture factory would hide which fixture a test depends on. The one pair several
+modules share unchanged, ``claude_server`` / ``claude``, lives in ``tests/integration/conftest.py``.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes import recorder
-from tests.fakes.asgi import header_dict, read_body, send_bytes
+from tests.fakes.asgi import send_bytes
 
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
 """A 1×1 PNG: what the fakes return as `b64_json`."""
@@ -78,15 +78,12 @@ class ImageFake(recorder.Recorder[Status, RecordedRequest], ABC):
         self.api_key = api_key
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        received = await self.accept(scope, receive, takes_directive=lambda s: (s["method"], s["path"]) == self.route)
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
+        request, directive, number = received
         on_route = (scope["method"], scope["path"]) == self.route
-        _, directive, number = self.record(scope, headers, body, takes_directive=on_route)
-        reply = self.answer(headers, body, directive, number) if on_route else self.not_found(scope)
+        reply = self.answer(request.headers, request.body, directive, number) if on_route else self.not_found(scope)
         await send_bytes(send, reply.status, reply.body, reply.headers)
 
     @abstractmethod

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from tests.fakes.asgi import Responder, header_dict, read_body, send_json
+from tests.fakes.asgi import Responder, send_json
 from tests.fakes.openai_completions import completion_body as completion_text_body
 from tests.fakes.openai_completions import completion_events, validate_completion
 from tests.fakes.openai_embeddings import embeddings_body, validate_embeddings
@@ -119,14 +119,14 @@ class FakeOpenAI(Recorder[Directive, RecordedRequest]):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI application."""
-        if scope["type"] != "http":
+        received = await self.accept(
+            scope, receive, takes_directive=lambda s: (s["method"], s["path"]) in (_CHAT, _EMBEDDINGS)
+        )
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
+        request, directive, number = received
+        headers, body = request.headers, request.body
         route = (scope["method"], scope["path"])
-        _, directive, number = self.record(scope, headers, body, takes_directive=route in (_CHAT, _EMBEDDINGS))
         error = (
             None
             if route in (_CHAT, _MODELS, _EMBEDDINGS, _COMPLETIONS)

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes
+from tests.fakes.asgi import Responder, send_bytes
 from tests.fakes.openai_validate import ApiError, check_auth, parse_json_body
 from tests.fakes.recorder import CutStream as CutStream
 from tests.fakes.recorder import RecordedRequest, Recorder
@@ -42,6 +42,7 @@ PARAMS = frozenset(
 )  # fmt: skip
 Directive = Status | CutStream
 JSON = dict[str, Any]
+_CREATE = ("POST", "/v1/responses")
 
 
 def _bad(message: str, param: str | None = None, code: str | None = None) -> ApiError:
@@ -58,15 +59,13 @@ class FakeResponses(Recorder[Directive, RecordedRequest]):
         self._store_lock = threading.Lock()
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        received = await self.accept(scope, receive, takes_directive=lambda s: (s["method"], s["path"]) == _CREATE)
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
+        request, directive, number = received
+        headers, body = request.headers, request.body
         method, path = scope["method"], scope["path"]
-        creating = (method, path) == ("POST", "/v1/responses")
-        _, directive, number = self.record(scope, headers, body, takes_directive=creating)
+        creating = (method, path) == _CREATE
         error = check_auth(headers, self.api_key)
         if error is not None:
             await self._send_json(send, error.status, error.envelope())

@@ -31,7 +31,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes import recorder
-from tests.fakes.asgi import Responder, header_dict, read_body, send_bytes, send_json
+from tests.fakes.asgi import Responder, send_bytes, send_json
 from tests.fakes.qwen_wire import (
     Refused,
     answer_events,
@@ -118,13 +118,11 @@ class FakeQwen(recorder.Recorder[Directive, RecordedRequest]):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI application."""
-        if scope["type"] != "http":
+        received = await self.accept(scope, receive)
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
-        request, _, _ = self.record(scope, headers, body, takes_directive=False)
+        request, _, _ = received
+        headers = request.headers
         try:
             await self._route(scope, headers, request.query, request.json, receive, send)
         except Refused as exc:

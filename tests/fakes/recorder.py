@@ -5,8 +5,10 @@
             super().__init__(RecordedRequest)
 
         async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-            ...
-            request, directive, number = self.record(scope, headers, body, takes_directive=on_route)
+            received = await self.accept(scope, receive, takes_directive=lambda scope: scope["path"] == PATH)
+            if received is None:
+                return                       # not HTTP, or the client went away before its body
+            request, directive, number = received
 
 A test queues directives with ``plan()``, reads ``requests`` afterwards and calls ``reset()`` between
 tests; a fake's ``Responder`` sets ``disconnected`` when the client goes away mid-response. Which
@@ -21,12 +23,14 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
-from starlette.types import Scope
+from starlette.types import Receive, Scope
+
+from tests.fakes.asgi import header_dict, read_body
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,22 @@ class Recorder(Generic[D, R]):
             self._requests.append(request)
             directive = self._plan.popleft() if takes_directive and self._plan else None
             return request, directive, next(self._counter)
+
+    async def accept(
+        self, scope: Scope, receive: Receive, *, takes_directive: bool | Callable[[Scope], bool] = False
+    ) -> tuple[R, D | None, int] | None:
+        """Read an HTTP request's body and ``record`` it; ``None`` for a non-HTTP scope or a client gone first.
+
+        ``takes_directive`` is a flag or a rule on the scope (called only for an HTTP scope). The recorded
+        request carries the headers (``header_dict``) and the raw body.
+        """
+        if scope["type"] != "http":
+            return None
+        body = await read_body(receive)
+        if body is None:
+            return None
+        takes = takes_directive(scope) if callable(takes_directive) else takes_directive
+        return self.record(scope, header_dict(scope), body, takes_directive=takes)
 
     def next_directive(self) -> D | None:
         """Take the next directive now: for a fake where only a request that passed validation takes one."""

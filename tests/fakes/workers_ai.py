@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from tests.fakes.asgi import Responder, header_dict, read_body, send_json
+from tests.fakes.asgi import Responder, send_json
 from tests.fakes.openai_embeddings import vector
 from tests.fakes.openai_validate import ApiError, validate_chat
 from tests.fakes.openai_wire import Ids, completion_body, plan_answer, stream_events
@@ -84,13 +84,11 @@ class FakeWorkersAI(Recorder[Directive, RecordedRequest]):
         self.account_id = account_id
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        received = await self.accept(scope, receive)
+        if received is None:
             return
-        body = await read_body(receive)
-        if body is None:
-            return
-        headers = header_dict(scope)
-        request, _, number = self.record(scope, headers, body, takes_directive=False)
+        request, _, number = received
+        headers = request.headers
         payload = request.json
         tail = self._route(scope)
         error = tail if isinstance(tail, RunError) else self._auth_error(headers) or self._body_error(headers, payload)

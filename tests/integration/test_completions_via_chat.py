@@ -11,25 +11,12 @@ import pytest
 from tests.conftest import run_gateway, sdk
 from tests.fakes.anthropic import FakeAnthropic, Status
 from tests.fakes.anthropic_wire import TEXT_PIECES
-from tests.fakes.server import Server, serve_in_thread
+from tests.fakes.server import Server
 from tests.openai_schema import assert_valid
 
 KEY = "sk-ant-test"
 MODEL = "claude-haiku-4-5-20251001"
 ANSWER = "".join(TEXT_PIECES)
-
-
-@pytest.fixture(scope="module")
-def claude_server() -> Iterator[tuple[FakeAnthropic, Server]]:
-    fake = FakeAnthropic(api_key=KEY)
-    with serve_in_thread(fake.app) as server:
-        yield fake, server
-
-
-@pytest.fixture
-def claude(claude_server: tuple[FakeAnthropic, Server]) -> FakeAnthropic:
-    claude_server[0].reset()
-    return claude_server[0]
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,14 @@ import httpx
 import httpx2
 import openai
 import pytest
-import redis.asyncio as aioredis
 import yaml
-from tests.conftest import MASTER_KEY, closed_port, gateway_config, run_gateway
+from tests.conftest import MASTER_KEY, REDIS_URL, closed_port, delete_redis_prefix, gateway_config, run_gateway
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import Server
 from tests.process import HELLO, clean_env, log_lines, serving
 
 from llmrelay.accounting.tokens import count_chat
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 HEADERS = ("limit", "remaining", "reset")
 
 
@@ -34,13 +32,7 @@ async def redis_prefix() -> AsyncIterator[str]:
     """A key prefix of this test's own in the shared Redis, deleted after."""
     prefix = f"llmrelay_t_{uuid.uuid4().hex}:"
     yield prefix
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+    await delete_redis_prefix(prefix)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -17,25 +17,12 @@ from anthropic.types import MessageParam
 from tests.conftest import MASTER_KEY, run_gateway
 from tests.fakes.anthropic import FakeAnthropic, Status, StreamError
 from tests.fakes.anthropic_wire import input_tokens, message_body, plan_answer, stream_events
-from tests.fakes.server import Server, serve_in_thread
+from tests.fakes.server import Server
 
 KEY = "sk-ant-test"
 MODEL = "claude-haiku-4-5-20251001"
 HELLO: list[MessageParam] = [{"role": "user", "content": "Say hello"}]
 ADMIN = {"authorization": f"Bearer {MASTER_KEY}"}
-
-
-@pytest.fixture(scope="module")
-def claude_server() -> Iterator[tuple[FakeAnthropic, Server]]:
-    fake = FakeAnthropic(api_key=KEY)
-    with serve_in_thread(fake.app) as server:
-        yield fake, server
-
-
-@pytest.fixture
-def claude(claude_server: tuple[FakeAnthropic, Server]) -> FakeAnthropic:
-    claude_server[0].reset()
-    return claude_server[0]
 
 
 @pytest.fixture(scope="module")

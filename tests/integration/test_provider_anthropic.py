@@ -20,7 +20,7 @@ from openai.types.chat import (
 from tests.conftest import run_gateway, sdk
 from tests.fakes.anthropic import CutStream, FakeAnthropic, Status, StreamError
 from tests.fakes.harness import function_tool
-from tests.fakes.server import Server, serve_in_thread
+from tests.fakes.server import Server
 from tests.openai_schema import assert_valid
 
 KEY = "sk-ant-test"
@@ -31,19 +31,6 @@ PNG = "data:image/png;base64,iVBORw0KGgo="
 
 WEATHER = function_tool("get_weather", city="string")
 TIME = function_tool("get_time", zone="string")
-
-
-@pytest.fixture(scope="module")
-def claude_server() -> Iterator[tuple[FakeAnthropic, Server]]:
-    fake = FakeAnthropic(api_key=KEY)
-    with serve_in_thread(fake.app) as server:
-        yield fake, server
-
-
-@pytest.fixture
-def claude(claude_server: tuple[FakeAnthropic, Server]) -> FakeAnthropic:
-    claude_server[0].reset()
-    return claude_server[0]
 
 
 @pytest.fixture(scope="module")

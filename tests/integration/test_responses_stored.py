@@ -15,7 +15,7 @@ from openai.types.responses import FunctionToolParam
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, run_gateway, sdk
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
-from tests.fakes.server import Server, serve_in_thread
+from tests.fakes.server import Server
 from tests.openai_schema import assert_valid
 
 from llmrelay.dialects.responses import ItemIds
@@ -31,19 +31,6 @@ WEATHER: FunctionToolParam = {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     "strict": True,
 }
-
-
-@pytest.fixture(scope="module")
-def claude_server() -> Iterator[tuple[FakeAnthropic, Server]]:
-    fake = FakeAnthropic(api_key=KEY)
-    with serve_in_thread(fake.app) as server:
-        yield fake, server
-
-
-@pytest.fixture
-def claude(claude_server: tuple[FakeAnthropic, Server]) -> FakeAnthropic:
-    claude_server[0].reset()
-    return claude_server[0]
 
 
 def _config(claude_url: str, chat_url: str, **extra: Any) -> dict[str, Any]:

@@ -4,38 +4,23 @@ moves are compare-and-set, and deleting or purging a thread takes everything in 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.conftest import pg_admin
+from tests.conftest import migrated_database
 
 from llmrelay.pipeline.run_objects import message_values, new_id, run_values, step_values, text_part
 from llmrelay.storage.assistants import ASSISTANTS, MESSAGES, RUNS, STEPS, THREADS, JSONObject, Page
-from llmrelay.storage.db import Database
 from llmrelay.storage.threads import ThreadStore
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ThreadStore]:
     """A migrated, empty database of each kind (a PostgreSQL server that is down fails the test)."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'assistants.db'}"
-    else:
-        name = f"llmrelay_t_{uuid.uuid4().hex}"
-        await pg_admin(f'CREATE DATABASE "{name}"')
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    database = Database(url)
-    try:
-        await database.upgrade()
+    async with migrated_database(request.param, tmp_path / "assistants.db") as database:
         yield ThreadStore(database.engine)
-    finally:
-        await database.close()
-        if name is not None:
-            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def assistant(**fields: object) -> JSONObject:

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from tests.conftest import REDIS_URL, delete_redis_prefix
 
 from llmrelay.storage.counters import LimitStore, LimitStoreError, MemoryLimits, RedisLimits
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 WINDOW = 60_000
 
 
@@ -32,16 +32,6 @@ def clock() -> Clock:
     return Clock()
 
 
-async def _delete_prefix(prefix: str) -> None:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 @pytest.fixture(params=["memory", "redis"])
 async def store(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[LimitStore]:
     if request.param == "memory":
@@ -54,7 +44,7 @@ async def store(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[L
         yield limits
     finally:
         await limits.close()
-        await _delete_prefix(prefix)
+        await delete_redis_prefix(prefix)
 
 
 async def test_rpm_admits_exactly_the_limit(store: LimitStore) -> None:
@@ -158,7 +148,7 @@ async def test_two_redis_clients_share_one_window(clock: Clock) -> None:
     finally:
         await one.close()
         await two.close()
-        await _delete_prefix(prefix)
+        await delete_redis_prefix(prefix)
 
 
 async def test_redis_uses_its_own_clock_by_default() -> None:
@@ -172,7 +162,7 @@ async def test_redis_uses_its_own_clock_by_default() -> None:
         assert 0 < (refused.retry_after_ms or 0) <= WINDOW
     finally:
         await limits.close()
-        await _delete_prefix(prefix)
+        await delete_redis_prefix(prefix)
 
 
 async def test_scripts_are_reloaded_after_a_flush(clock: Clock) -> None:
@@ -186,7 +176,7 @@ async def test_scripts_are_reloaded_after_a_flush(clock: Clock) -> None:
     finally:
         await admin.aclose()
         await limits.close()
-        await _delete_prefix(prefix)
+        await delete_redis_prefix(prefix)
 
 
 async def test_redis_down_raises_limit_store_error(clock: Clock) -> None:

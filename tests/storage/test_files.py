@@ -4,14 +4,13 @@ cursor, the size limit, expiry, deletion and the purge of old files. Time is pas
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import POSTGRES, pg_admin
+from tests.conftest import migrated_database
 
 from llmrelay.config.model import Config
 from llmrelay.errors import RequestTooLargeError, StorageUnavailableError
@@ -33,21 +32,8 @@ class Clock:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty database of each kind (a PostgreSQL server that is down fails the test)."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'files.db'}"
-    else:
-        name = f"llmrelay_t_{uuid.uuid4().hex}"
-        await pg_admin(f'CREATE DATABASE "{name}"')
-        url = f"{POSTGRES}/{name}"
-    database = Database(url)
-    try:
-        await database.upgrade()
+    async with migrated_database(request.param, tmp_path / "files.db") as database:
         yield database
-    finally:
-        await database.close()
-        if name is not None:
-            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 import sqlalchemy as sa
+from tests.conftest import migrated_database
 
 from llmrelay.errors import InsufficientQuotaError, StorageUnavailableError
 from llmrelay.pipeline.context import KeyInfo, Principal
@@ -20,35 +19,12 @@ from llmrelay.storage.db import Database
 from llmrelay.storage.keys import KeyRow, KeySpec, KeyStore, hash_secret, period_start
 from llmrelay.storage.tables import api_keys, usage_records
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(POSTGRES_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty database of each kind (a PostgreSQL server that is down fails the test)."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'keys.db'}"
-    else:
-        name = f"llmrelay_t_{uuid.uuid4().hex}"
-        await _admin(f'CREATE DATABASE "{name}"')
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    database = Database(url)
-    try:
-        await database.upgrade()
+    async with migrated_database(request.param, tmp_path / "keys.db") as database:
         yield database
-    finally:
-        await database.close()
-        if name is not None:
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

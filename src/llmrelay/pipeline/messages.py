@@ -35,12 +35,11 @@ from llmrelay.pipeline.accounting import estimate_chat_usage
 from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.relay import JSONResult, Relay, StreamResult
 from llmrelay.pipeline.routing import Deployment, Plan
+from llmrelay.pipeline.stream import EventChunks, close_frames
 from llmrelay.providers.anthropic.inbound import AnthropicMessages, StreamUsage, message_usage
 from llmrelay.schemas.chat import ChatCompletionRequest, ChatRequest, parse_json_object
 from llmrelay.transport.attempt import UpstreamStream
 from llmrelay.transport.sse import SSEDecoder
-
-_SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
 class MessagesRequest(ChatRequest):
@@ -157,31 +156,17 @@ async def _relayed(upstream: UpstreamStream, record: RequestRecord) -> AsyncIter
     usage (`message_start`, `message_delta`) are parsed for the usage record. A broken upstream
     ends the stream with an `event: error`."""
     usage = StreamUsage()
-    pending = b""
-    complete = False
+    chunks = EventChunks(upstream)
     try:
-        async for data in upstream:
-            buf = pending + data if pending else data
-            cut = _last_boundary(buf)
-            if cut == 0:
-                pending = buf
-                continue
-            ready, pending = buf[:cut], buf[cut:]
+        async for ready in chunks:
             _scan(ready, usage)
             yield ready
-        complete = True
-        if pending:
-            _scan(pending, usage)
-            yield pending
     except UpstreamError as exc:
         record.incomplete = True
         yield event("error", error_body(exc, record.request_id))
     finally:
         record.usage = usage.usage
-        if complete:
-            upstream.release()
-        else:
-            upstream.abort()
+        chunks.finish()
 
 
 def _scan(ready: bytes, usage: StreamUsage) -> None:
@@ -189,15 +174,6 @@ def _scan(ready: bytes, usage: StreamUsage) -> None:
         decoder = SSEDecoder()
         for sse in [*decoder.feed(ready), *decoder.close()]:
             usage.feed(sse)
-
-
-def _last_boundary(buf: bytes) -> int:
-    cut = 0
-    for sep in _SEPARATORS:
-        at = buf.rfind(sep)
-        if at >= 0 and at + len(sep) > cut:
-            cut = at + len(sep)
-    return cut
 
 
 async def _translated(
@@ -220,6 +196,4 @@ async def _translated(
                     yield b"".join(out)
         yield b"".join(translator.close(record.usage))
     finally:
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:
-            await aclose()  # closing the relay's stream aborts the upstream request
+        await close_frames(frames)  # closing the relay's stream aborts the upstream request

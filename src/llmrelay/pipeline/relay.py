@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 import orjson
 
 from llmrelay.dialects import completions as via_chat
-from llmrelay.errors import InvalidRequestError, UpstreamProtocolError
+from llmrelay.errors import InvalidRequestError
 from llmrelay.pipeline.accounting import estimate_chat_usage, estimate_completion_usage
 from llmrelay.pipeline.auth import Authenticator
 from llmrelay.pipeline.context import RequestContext, RequestRecord
@@ -31,6 +31,7 @@ from llmrelay.pipeline.resilience import NoCooldowns, Resilience
 from llmrelay.pipeline.routing import Deployment, Plan, Router
 from llmrelay.pipeline.stream import completion_frames, passthrough, reply_text, translated
 from llmrelay.providers.base import Target, UpstreamRequest
+from llmrelay.providers.common import json_reply
 from llmrelay.schemas.chat import ChatRequest, Usage
 from llmrelay.schemas.completions import CompletionRequest
 from llmrelay.schemas.embeddings import EmbeddingsRequest, to_base64
@@ -176,10 +177,11 @@ class Relay:
             upstream = await session.open_stream(adapter, request, deployment.timeouts)
             return StreamResult(passthrough(upstream, ctx.record, estimate))
         body = await session.send(adapter, request, deployment.timeouts)
-        ctx.record.usage = _usage_of(body)
+        reply = json_object(body)  # parsed once: it proves the reply is an object and holds the usage
+        ctx.record.usage = _usage_in(reply)
         if ctx.record.usage is None:
             text: list[str] = []
-            reply_text(orjson.loads(body), text)
+            reply_text(reply, text)
             ctx.record.usage, ctx.record.usage_estimated = estimate("".join(text)), True
         return JSONResult(body)
 
@@ -198,7 +200,7 @@ class Relay:
         request = adapter.build_request(req, target)
         body = await self.pool.session(target.provider).send(adapter, request, deployment.timeouts)
         if adapter.passthrough:
-            ctx.record.usage = _usage_of(body)
+            ctx.record.usage = _usage_in(json_object(body))
             return JSONResult(body)
         response = adapter.parse_response(body, req, target)
         usage = response["usage"]
@@ -275,24 +277,12 @@ def require_capability(adapter: A | None, deployment: Deployment, capability: st
     return adapter
 
 
-def _usage_of(body: bytes) -> Usage | None:
-    """The usage of an OpenAI-format reply; also proves the body is the JSON object it should be."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError("The upstream answered 200 with a body that is not JSON.") from None
-    if not isinstance(parsed, dict):
-        raise UpstreamProtocolError("The upstream answered 200 with JSON that is not an object.")
-    usage = parsed.get("usage")
+def _usage_in(reply: dict[str, Any]) -> Usage | None:
+    usage = reply.get("usage")
     return cast(Usage, usage) if isinstance(usage, dict) else None
 
 
 def json_object(body: bytes) -> dict[str, Any]:
     """An OpenAI-format reply parsed, proving it is the JSON object it should be."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError("The upstream answered 200 with a body that is not JSON.") from None
-    if not isinstance(parsed, dict):
-        raise UpstreamProtocolError("The upstream answered 200 with JSON that is not an object.")
+    parsed: dict[str, Any] = json_reply(body, "The upstream answered 200")
     return parsed

@@ -39,6 +39,7 @@ from llmrelay.observability.logging import get_logger
 from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.relay import JSONResult, Relay, StreamResult, json_object
 from llmrelay.pipeline.routing import Deployment, Plan
+from llmrelay.pipeline.stream import EventChunks, close_frames
 from llmrelay.providers.openai.responses import ResponsesAdapter
 from llmrelay.schemas.chat import ChatRequest
 from llmrelay.storage.keys import STORAGE_ERRORS
@@ -47,7 +48,6 @@ from llmrelay.transport.attempt import UpstreamStream
 from llmrelay.transport.sse import SSEDecoder
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-_SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
@@ -146,28 +146,20 @@ class Responses:
     ) -> AsyncIterator[bytes]:
         """The upstream's event stream as it came, cut only at event boundaries; the final Response is
         read on the way (usage, storage) before its bytes go on. A broken upstream: an `error` event."""
-        decoder, pending, complete, seen = SSEDecoder(), b"", False, 0
+        decoder, chunks, seen = SSEDecoder(), EventChunks(upstream), 0
         try:
-            async for data in upstream:
-                buf = pending + data if pending else data
-                cut = _last_boundary(buf)
-                ready, pending = buf[:cut], buf[cut:]
-                if ready:
-                    seen += await self._scan(decoder.feed(ready), ctx, req, provider)
-                    yield ready
-            complete = True
-            if pending:
-                await self._scan([*decoder.feed(pending), *decoder.close()], ctx, req, provider)
-                yield pending
+            async for ready in chunks:
+                events = decoder.feed(ready)
+                if chunks.complete:  # a last event without its blank line
+                    events = [*events, *decoder.close()]
+                seen += await self._scan(events, ctx, req, provider)
+                yield ready
         except UpstreamError as exc:
             ctx.record.incomplete = True
             error = {"type": "error", "code": exc.code, "message": exc.message, "param": exc.param}
             yield encode_event({**error, "sequence_number": seen})
         finally:
-            if complete:
-                upstream.release()
-            else:
-                upstream.abort()
+            chunks.finish()
 
     async def _scan(self, events: Sequence[Any], ctx: RequestContext, req: ResponsesRequest, provider: str) -> int:
         """Read the final Response out of a passthrough stream's events; the number of events."""
@@ -245,9 +237,7 @@ class Responses:
             await self._keep(ctx, req, conversation, stream.response)
             yield _encode(events)
         finally:  # a client that leaves closes the chat stream, and so the upstream request, at once
-            aclose = getattr(frames, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_frames(frames)
 
     async def _keep(self, ctx: RequestContext, req: ResponsesRequest, conversation: list[JSON], response: JSON) -> None:
         if req.store:
@@ -363,11 +353,6 @@ def _encode(events: Sequence[Mapping[str, Any]]) -> bytes:
 def _usage(record: RequestRecord) -> Mapping[str, Any] | None:
     usage = record.usage
     return dict(usage) if usage is not None else None
-
-
-def _last_boundary(buf: bytes) -> int:
-    """The index just past the last event separator in `buf`, or 0 when it holds no complete event."""
-    return max((at + len(sep) for sep in _SEPARATORS if (at := buf.rfind(sep)) >= 0), default=0)
 
 
 __all__ = ["Responses", "has_responses_api", "item_list"]

@@ -4,7 +4,7 @@ The first text delta creates the assistant message (`in_progress`) and its `mess
 each delta then goes out as `thread.message.delta`. The first tool-call delta creates a `tool_calls`
 step, its deltas go out as `thread.run.step.delta`. `finish` completes the message (or marks it
 incomplete when the token limit cut it) and returns the function calls the run must wait for;
-`abort` settles what the turn opened when it fails or is cancelled.
+`abort_open` settles what a stopped run left open.
 
     >>> turn = Turn(store, events, run)
     >>> await turn.text("Hel"); await turn.text("lo"); calls = await turn.finish(answer)
@@ -16,7 +16,7 @@ from typing import Any
 
 from llmrelay.pipeline.run_chat import Answer
 from llmrelay.pipeline.run_events import RunEvents
-from llmrelay.pipeline.run_objects import message_values, now, step_values, text_part
+from llmrelay.pipeline.run_objects import add_usage, message_values, now, step_values, text_part
 from llmrelay.storage.assistants import MESSAGES, STEPS, JSONObject
 from llmrelay.storage.threads import ThreadStore
 
@@ -80,7 +80,7 @@ class Turn:
         if calls and self.tool_step is not None:
             tool_calls = [{**call, "function": {**call["function"], "output": None}} for call in calls]
             details = {"type": "tool_calls", "tool_calls": tool_calls}
-            changes = {"step_details": details, "usage": _step_usage(usage)}
+            changes = {"step_details": details, "usage": add_usage(None, usage)}
             self.tool_step = await self.store.update(STEPS, self.tool_step["id"], changes) or self.tool_step
         return calls, cut
 
@@ -97,13 +97,9 @@ class Turn:
             changes["completed_at"] = moment
         self.message = await self.store.update(MESSAGES, self.message["id"], changes) or self.message
         self._publish("thread.message.incomplete" if cut else "thread.message.completed", self.message)
-        step_changes = {"status": "completed", "completed_at": moment, "usage": _step_usage(usage)}
+        step_changes = {"status": "completed", "completed_at": moment, "usage": add_usage(None, usage)}
         self.message_step = await self.store.update(STEPS, self.message_step["id"], step_changes) or self.message_step
         self._publish("thread.run.step.completed", self.message_step)
-
-    async def abort(self, status: str, error: JSONObject | None) -> None:
-        """Close what the turn opened: its message incomplete, its steps `cancelled` or `failed`."""
-        await abort_open(self.store, self.events, self.run, status, error)
 
 
 async def abort_open(store: ThreadStore, events: RunEvents, run: JSONObject, status: str, error: Any) -> None:
@@ -140,9 +136,3 @@ def _call_delta(delta: JSONObject) -> JSONObject:
     if call["function"]["name"] is None:
         del call["function"]["name"]
     return call
-
-
-def _step_usage(usage: JSONObject | None) -> JSONObject | None:
-    if usage is None:
-        return None
-    return {name: int(usage.get(name) or 0) for name in ("prompt_tokens", "completion_tokens", "total_tokens")}

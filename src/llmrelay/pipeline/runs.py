@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from llmrelay.errors import InvalidRequestError, RelayError, UpstreamProtocolError
+from llmrelay.errors import InvalidRequestError, RelayError, StorageUnavailableError, UpstreamProtocolError
 from llmrelay.observability.logging import get_logger
 from llmrelay.pipeline.context import Principal, RequestContext, RequestRecord
 from llmrelay.pipeline.keys import key_info
@@ -42,6 +42,7 @@ from llmrelay.pipeline.run_chat import Answer, chat_body
 from llmrelay.pipeline.run_events import RunEvents
 from llmrelay.pipeline.run_objects import add_usage, last_error, now
 from llmrelay.pipeline.run_turn import Turn, abort_open
+from llmrelay.pipeline.stream import close_frames
 from llmrelay.pipeline.usage import UsageWriter, usage_record
 from llmrelay.schemas.chat import ChatRequest
 from llmrelay.storage.assistants import RUNS, STEPS, JSONObject
@@ -192,9 +193,8 @@ class Runner:
         except STORAGE_ERRORS as exc:
             self.log.error("run_storage_failed", run_id=run_id, error=type(exc).__name__)
             self._storage_failed(run_id)
-        except (
-            Exception
-        ):  # the task's last resort, as the edge's: a bug must not leave the run (and its stream) hanging
+        except Exception:
+            # The task's last resort, as the edge's: a bug must not leave the run (and its stream) hanging.
             self.log.exception("run_failed_unexpectedly", run_id=run_id)
             if row is not None:
                 await self._fail(row, {"code": "server_error", "message": "The gateway failed to execute this run."})
@@ -203,9 +203,8 @@ class Runner:
 
     def _storage_failed(self, run_id: str) -> None:
         """The database failed mid-run: a client streaming the run gets an `error` event that ends it."""
-        error = {"message": "The gateway's database failed during the run.", "type": "server_error",
-                 "param": None, "code": "storage_unavailable"}  # fmt: skip
-        self.events.publish(run_id, "error", error)
+        error = StorageUnavailableError("The gateway's database failed during the run.")
+        self.events.publish(run_id, "error", error.to_body()["error"])
 
     async def _begin(self, run_id: str) -> JSONObject | None:
         """The run moved to `in_progress` (with its row's key_id), or None when it is not queued any more."""
@@ -247,9 +246,10 @@ class Runner:
             raise
         finally:
             self._record_usage(record, status, row)
-        usage = answer.usage or record.usage
-        calls, cut = await turn.finish(answer, dict(usage) if usage else None)
-        await self._end_turn(row, calls, cut, add_usage(row.get("usage"), dict(usage) if usage else None))
+        reported = answer.usage or record.usage
+        usage = dict(reported) if reported else None
+        calls, cut = await turn.finish(answer, usage)
+        await self._end_turn(row, calls, cut, add_usage(row.get("usage"), usage))
 
     async def _end_turn(self, row: JSONObject, calls: list[JSONObject], cut: bool, usage: JSONObject | None) -> None:
         changes: JSONObject = {"usage": usage}
@@ -315,9 +315,7 @@ async def _chunks(result: JSONResult | StreamResult) -> AsyncGenerator[JSONObjec
                     raise UpstreamProtocolError(str(chunk["error"].get("message") or "The upstream stream failed."))
                 yield chunk
     finally:
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:  # a cancelled run closes the stream, which aborts the upstream request
-            await aclose()
+        await close_frames(frames)  # a cancelled run closes the stream, which aborts the upstream request
 
 
 def _as_chunk(completion: JSONObject) -> JSONObject:

@@ -45,34 +45,62 @@ async def passthrough(
 ) -> AsyncIterator[bytes]:
     """Relay an OpenAI-format SSE body; on a broken upstream, end with an error event. Without usage
     from the upstream, `estimate(relayed_text)` counts it when the stream ends or is aborted."""
-    pending = b""
-    complete = False
+    chunks = EventChunks(upstream)
     kept = _Kept() if estimate is not None else None
     try:
-        async for data in upstream:
+        async for ready in chunks:
+            _scan(ready, record, kept)
+            yield ready
+    except UpstreamError as exc:
+        record.incomplete = True
+        yield error_event(exc)
+    finally:
+        chunks.finish()
+        if record.usage is None and kept is not None and estimate is not None:
+            record.usage = estimate(kept.text())
+            record.usage_estimated = True
+
+
+class EventChunks:
+    """An upstream SSE body's reads, each cut at its last event boundary (the rest waits for the next
+    read), so that no event is split between two chunks: what a passthrough relays, and scans.
+
+    `complete` turns true once the upstream has been read to its end, before a last event that came
+    without its blank line is yielded as it came; `finish()` then releases the upstream, and aborts it
+    otherwise (a broken upstream, a client gone).
+
+        >>> chunks = EventChunks(upstream)
+        >>> try:
+        ...     async for ready in chunks: yield ready
+        ... finally:
+        ...     chunks.finish()
+    """
+
+    __slots__ = ("complete", "upstream")
+
+    def __init__(self, upstream: UpstreamStream) -> None:
+        self.upstream = upstream
+        self.complete = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        pending = b""
+        async for data in self.upstream:
             buf = pending + data if pending else data
             cut = _last_boundary(buf)
             if cut == 0:
                 pending = buf
                 continue
             ready, pending = (buf, b"") if cut == len(buf) else (buf[:cut], buf[cut:])
-            _scan(ready, record, kept)
             yield ready
-        complete = True
-        if pending:  # a last event without its blank line: forward it as it came
-            _scan(pending, record, kept)
+        self.complete = True
+        if pending:
             yield pending
-    except UpstreamError as exc:
-        record.incomplete = True
-        yield error_event(exc)
-    finally:
-        if complete:
-            upstream.release()
+
+    def finish(self) -> None:
+        if self.complete:
+            self.upstream.release()
         else:
-            upstream.abort()
-        if record.usage is None and kept is not None and estimate is not None:
-            record.usage = estimate(kept.text())
-            record.usage_estimated = True
+            self.upstream.abort()
 
 
 class _Kept:
@@ -176,9 +204,15 @@ async def completion_frames(frames: AsyncIterator[bytes], converter: ChunkConver
                 if converted is not None:
                     yield encode_event(converted)
     finally:  # a client that leaves closes the chat stream, and so the upstream request, at once
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_frames(frames)
+
+
+async def close_frames(frames: AsyncIterator[bytes]) -> None:
+    """Close a stream of frames another stream was reading (an async generator: its `finally` runs now,
+    aborting the upstream request it holds, rather than whenever it is collected)."""
+    aclose = getattr(frames, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _estimated(record: RequestRecord, estimate: Callable[[str], Usage], text: list[str]) -> Usage:
@@ -233,4 +267,14 @@ def _usage_in(ready: bytes) -> Usage | None:
     return found
 
 
-__all__ = ["DONE", "Framing", "encode_event", "error_event", "passthrough", "reply_text", "translated"]
+__all__ = [
+    "DONE",
+    "EventChunks",
+    "Framing",
+    "close_frames",
+    "encode_event",
+    "error_event",
+    "passthrough",
+    "reply_text",
+    "translated",
+]

@@ -11,7 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmrelay.errors import InvalidRequestError, UnsupportedParameterError
+import orjson
+
+from llmrelay.errors import InvalidRequestError, UnsupportedParameterError, UpstreamProtocolError
 from llmrelay.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -158,3 +160,16 @@ RETRY_HINTS = frozenset({"retry-after", "retry-after-ms", "x-should-retry"})
 def retry_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The upstream's retry hints, kept on its error so clients and the relay's retry policy see them."""
     return {k: v for k, v in headers.items() if k.lower() in RETRY_HINTS}
+
+
+def json_reply(body: bytes | str, answered: str, *, an_object: bool = True) -> Any:
+    """An upstream's reply parsed; UpstreamProtocolError `"{answered} with a body that is not JSON."`
+    (and, with `an_object`, `"... with JSON that is not an object."`). `answered` names who answered,
+    e.g. "Gemini answered" or "The upstream answered 200"."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError(f"{answered} with a body that is not JSON.") from None
+    if an_object and not isinstance(parsed, dict):
+        raise UpstreamProtocolError(f"{answered} with JSON that is not an object.")
+    return parsed

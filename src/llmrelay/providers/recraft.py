@@ -42,7 +42,7 @@ from llmrelay.errors import (
     UpstreamStatusError,
 )
 from llmrelay.providers.base import Target, UpstreamRequest
-from llmrelay.providers.common import retry_headers
+from llmrelay.providers.common import json_reply, retry_headers
 from llmrelay.schemas.images import ImageData, ImagesRequest, ImagesResponse
 
 _DROPPED = frozenset({"model", "user", "provider", "stream"})
@@ -63,10 +63,7 @@ class RecraftImages:
         return UpstreamRequest("POST", f"{target.base_url}/images/generations", headers, body)
 
     def parse_response(self, body: bytes, req: ImagesRequest, target: Target) -> ImagesResponse:
-        try:
-            reply = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError("Recraft answered with a body that is not JSON.") from None
+        reply = json_reply(body, "Recraft answered", an_object=False)
         items = reply.get("data") if isinstance(reply, dict) else None
         if not isinstance(items, list) or not items:
             raise UpstreamProtocolError("Recraft answered without a list of generated images.")

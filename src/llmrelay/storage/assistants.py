@@ -175,6 +175,11 @@ def scoped(table: sa.Table, key_id: str | None) -> sa.ColumnElement[bool]:
     return column.is_(None) if key_id is None else column == key_id
 
 
+def _matching(table: sa.Table, where: Mapping[str, str]) -> list[sa.ColumnElement[bool]]:
+    """Rows whose columns hold the values in `where` (e.g. `{"thread_id": ...}`)."""
+    return [table.c[name] == value for name, value in where.items()]
+
+
 class AssistantStore:
     """Rows of every Assistants-API object; `where` narrows by column (e.g. `thread_id`)."""
 
@@ -196,9 +201,7 @@ class AssistantStore:
         return await self._row(kind, kind.table.c.id == object_id, {})
 
     async def _row(self, kind: Kind, condition: sa.ColumnElement[bool], where: Mapping[str, str]) -> JSONObject | None:
-        query = sa.select(kind.table).where(condition)
-        for name, value in where.items():
-            query = query.where(kind.table.c[name] == value)
+        query = sa.select(kind.table).where(condition, *_matching(kind.table, where))
         async with self.engine.connect() as conn:
             mapping = (await conn.execute(query)).mappings().first()
         return None if mapping is None else plain(mapping)
@@ -223,18 +226,15 @@ class AssistantStore:
         return None if mapping is None else kind.render(mapping)
 
     async def delete(self, kind: Kind, object_id: str, key_id: str | None, **where: str) -> bool:
-        statement = kind.table.delete().where(kind.table.c.id == object_id, scoped(kind.table, key_id))
-        for name, value in where.items():
-            statement = statement.where(kind.table.c[name] == value)
+        table = kind.table
+        statement = table.delete().where(table.c.id == object_id, scoped(table, key_id), *_matching(table, where))
         async with self.engine.begin() as conn:
             return bool((await conn.execute(statement)).rowcount)
 
     async def list(self, kind: Kind, key_id: str | None, page: Page, **where: str) -> Listed | None:
         """One page in `page.order`; None when a cursor names no object of this list."""
         table = kind.table
-        query = sa.select(table).where(scoped(table, key_id))
-        for name, value in where.items():
-            query = query.where(table.c[name] == value)
+        query = sa.select(table).where(scoped(table, key_id), *_matching(table, where))
         ascending = page.order == "asc"
         async with self.engine.connect() as conn:
             for cursor, later in ((page.after, True), (page.before, False)):

@@ -108,12 +108,7 @@ class HttpUpstream:
                 resp = await self._request(request, timeouts)
         except TimeoutError:
             raise _no_first_byte(request, timeouts) from None
-        try:
-            body = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _map_exception(exc, request) from None
-        finally:
-            resp.release()
+        body = await _body(resp, request)
         if resp.status >= 400:
             raise adapter.map_error(resp.status, resp.headers, body)
         return body
@@ -131,13 +126,7 @@ class HttpUpstream:
                     return await HttpStream.primed(resp, request)
         except TimeoutError:
             raise _no_first_byte(request, timeouts) from None
-        try:
-            body = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _map_exception(exc, request) from None
-        finally:
-            resp.release()
-        raise adapter.map_error(resp.status, resp.headers, body)
+        raise adapter.map_error(resp.status, resp.headers, await _body(resp, request))
 
     async def _request(self, request: UpstreamRequest, timeouts: Timeouts) -> aiohttp.ClientResponse:
         """The response with its headers read; aiohttp's own failures mapped (a first-byte timeout is the caller's)."""
@@ -154,6 +143,16 @@ class HttpUpstream:
 
     def status(self) -> Mapping[str, object]:
         return {}
+
+
+async def _body(resp: aiohttp.ClientResponse, request: UpstreamRequest) -> bytes:
+    """The whole body, its connection back in the pool; a read failure mapped like any other."""
+    try:
+        return await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise _map_exception(exc, request) from None
+    finally:
+        resp.release()
 
 
 def _first_byte_bound(timeouts: Timeouts) -> AbstractAsyncContextManager[object]:

@@ -20,7 +20,7 @@ from llmrelay.pipeline.context import Principal
 from llmrelay.pipeline.run_objects import text_part
 from llmrelay.pipeline.runs import Runner
 from llmrelay.schemas.chat import parse_json_object
-from llmrelay.storage.assistants import JSONObject, Page
+from llmrelay.storage.assistants import JSONObject, Kind, Page
 from llmrelay.storage.threads import ThreadStore
 
 TOOL_TYPES = ("function", "file_search", "code_interpreter")
@@ -56,6 +56,35 @@ def runner_of(request: Request) -> Runner:
     if runner is None:
         raise ServerError("The Assistants API is not available: the gateway has no database.")
     return runner
+
+
+async def owned(
+    request: Request, kind: Kind, object_id: str, key_id: str | None, what: str, **where: str
+) -> JSONObject:
+    """The object if `key_id` owns it (and it matches `where`); else 404 naming it `what`."""
+    found = await store_of(request).get(kind, object_id, key_id, **where)
+    if found is None:
+        raise not_found(what, object_id)
+    return found
+
+
+async def listed(request: Request, kind: Kind, key_id: str | None, what: str, **where: str) -> Response:
+    """A list route's answer: one page (from the query) of OpenAI's cursor list; 400 for a stray cursor."""
+    found = await store_of(request).list(kind, key_id, page(request.query_params), **where)
+    if found is None:
+        raise bad(f"The 'after' or 'before' cursor names no {what} of this list.", "after")
+    return reply(found.body())
+
+
+async def modify_metadata(
+    request: Request, kind: Kind, current: JSONObject, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A modify route that changes only `metadata` (messages, runs): `current` when the body has none."""
+    body = await json_body(request)
+    if "metadata" not in body:
+        return reply(current, headers)
+    changes = {"metadata": metadata(body["metadata"])}
+    return reply(await store_of(request).update(kind, current["id"], changes) or current, headers)
 
 
 def page(query: Mapping[str, str]) -> Page:
@@ -97,6 +126,13 @@ def number(body: Mapping[str, Any], name: str, high: float) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
         raise bad(f"Invalid '{name}': expected a number between 0 and {high:g}.", name)
     return float(value)
+
+
+def boolean(body: Mapping[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise bad(f"Invalid '{name}': expected a boolean.", name, "invalid_type")
+    return value
 
 
 def count(body: Mapping[str, Any], name: str, low: int = 1) -> int | None:

@@ -55,30 +55,26 @@ async def create_assistant(request: Request) -> Response:
 @router.get("/v1/assistants", summary="List assistants")
 async def list_assistants(request: Request) -> Response:
     principal = await principal_of(request, "read")
-    listed = await check.store_of(request).list(ASSISTANTS, principal.key_id, check.page(request.query_params))
-    if listed is None:
-        raise check.bad("The 'after' or 'before' cursor names no assistant of this list.", "after")
-    return check.reply(listed.body())
+    return await check.listed(request, ASSISTANTS, principal.key_id, "assistant")
 
 
 @router.get("/v1/assistants/{assistant_id}", summary="Retrieve an assistant")
 async def retrieve_assistant(request: Request, assistant_id: str) -> Response:
     principal = await principal_of(request, "read")
-    found = await check.store_of(request).get(ASSISTANTS, assistant_id, principal.key_id)
-    if found is None:
-        raise check.not_found("assistant", assistant_id)
-    return check.reply(found)
+    return check.reply(await check.owned(request, ASSISTANTS, assistant_id, principal.key_id, "assistant"))
 
 
 @router.post("/v1/assistants/{assistant_id}", summary="Modify an assistant")
 async def modify_assistant(request: Request, assistant_id: str) -> Response:
     principal = await principal_of(request, "read-write")
-    store = check.store_of(request)
-    if await store.get(ASSISTANTS, assistant_id, principal.key_id) is None:
-        raise check.not_found("assistant", assistant_id)
+    assistant = await check.owned(request, ASSISTANTS, assistant_id, principal.key_id, "assistant")
     changes = _fields(request, principal, await check.json_body(request), partial=True)
-    updated = await store.update(ASSISTANTS, assistant_id, changes) if changes else None
-    return check.reply(updated) if updated is not None else await retrieve_assistant(request, assistant_id)
+    if not changes:
+        return check.reply(assistant)
+    updated = await check.store_of(request).update(ASSISTANTS, assistant_id, changes)
+    if updated is None:  # deleted meanwhile
+        raise check.not_found("assistant", assistant_id)
+    return check.reply(updated)
 
 
 @router.delete("/v1/assistants/{assistant_id}", summary="Delete an assistant")

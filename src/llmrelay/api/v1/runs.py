@@ -46,10 +46,8 @@ def _options(gateway: Gateway, principal: Principal, body: Mapping[str, Any]) ->
         options["model"] = check.check_model(gateway, principal, body["model"])
     if body.get("tools") is not None:
         options["tools"] = check.tools(body["tools"])
-    if body.get("parallel_tool_calls") is not None:
-        if not isinstance(body["parallel_tool_calls"], bool):
-            raise check.bad("Invalid 'parallel_tool_calls': expected a boolean.", "parallel_tool_calls", "invalid_type")
-        options["parallel_tool_calls"] = body["parallel_tool_calls"]
+    if (parallel := check.boolean(body, "parallel_tool_calls")) is not None:
+        options["parallel_tool_calls"] = parallel
     return options
 
 
@@ -60,9 +58,7 @@ async def _assistant_and_options(
     assistant_id = body.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
         raise check.bad("Missing required parameter: 'assistant_id'.", "assistant_id", "missing_required_parameter")
-    assistant = await check.store_of(request).get(ASSISTANTS, assistant_id, principal.key_id)
-    if assistant is None:
-        raise check.not_found("assistant", assistant_id)
+    assistant = await check.owned(request, ASSISTANTS, assistant_id, principal.key_id, "assistant")
     options = _options(gateway, principal, body)
     if "model" not in options:
         check.check_model(gateway, principal, assistant["model"])  # the config may have changed since
@@ -91,10 +87,7 @@ async def _start(
 
 
 def _stream_flag(body: Mapping[str, Any]) -> bool:
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise check.bad("Invalid 'stream': expected a boolean.", "stream", "invalid_type")
-    return bool(stream)
+    return bool(check.boolean(body, "stream"))
 
 
 @router.post("/v1/threads/{thread_id}/runs", summary="Create a run")
@@ -129,18 +122,11 @@ async def create_thread_and_run(request: Request) -> Response:
 async def list_runs(request: Request, thread_id: str) -> Response:
     principal = await principal_of(request, "read")
     await thread_of(request, principal, thread_id)
-    page = check.page(request.query_params)
-    listed = await check.store_of(request).list(RUNS, principal.key_id, page, thread_id=thread_id)
-    if listed is None:
-        raise check.bad("The 'after' or 'before' cursor names no run of this list.", "after")
-    return check.reply(listed.body())
+    return await check.listed(request, RUNS, principal.key_id, "run", thread_id=thread_id)
 
 
 async def _run(request: Request, principal: Principal, thread_id: str, run_id: str) -> JSONObject:
-    found = await check.store_of(request).get(RUNS, run_id, principal.key_id, thread_id=thread_id)
-    if found is None:
-        raise check.not_found("run", run_id)
-    return found
+    return await check.owned(request, RUNS, run_id, principal.key_id, "run", thread_id=thread_id)
 
 
 @router.get("/v1/threads/{thread_id}/runs/{run_id}", summary="Retrieve a run")
@@ -152,12 +138,7 @@ async def retrieve_run(request: Request, thread_id: str, run_id: str) -> Respons
 @router.post("/v1/threads/{thread_id}/runs/{run_id}", summary="Modify a run's metadata")
 async def modify_run(request: Request, thread_id: str, run_id: str) -> Response:
     principal = await principal_of(request, "read-write")
-    run = await _run(request, principal, thread_id, run_id)
-    body = await check.json_body(request)
-    if "metadata" not in body:
-        return check.reply(run, POLL_HEADERS)
-    changes = {"metadata": check.metadata(body["metadata"])}
-    return check.reply(await check.store_of(request).update(RUNS, run_id, changes) or run, POLL_HEADERS)
+    return await check.modify_metadata(request, RUNS, await _run(request, principal, thread_id, run_id), POLL_HEADERS)
 
 
 @router.post("/v1/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run")
@@ -193,17 +174,11 @@ async def submit_tool_outputs(request: Request, thread_id: str, run_id: str) -> 
 async def list_steps(request: Request, thread_id: str, run_id: str) -> Response:
     principal = await principal_of(request, "read")
     await _run(request, principal, thread_id, run_id)
-    page = check.page(request.query_params)
-    listed = await check.store_of(request).list(STEPS, principal.key_id, page, thread_id=thread_id, run_id=run_id)
-    if listed is None:
-        raise check.bad("The 'after' or 'before' cursor names no step of this list.", "after")
-    return check.reply(listed.body())
+    return await check.listed(request, STEPS, principal.key_id, "step", thread_id=thread_id, run_id=run_id)
 
 
 @router.get("/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", summary="Retrieve a run step")
 async def retrieve_step(request: Request, thread_id: str, run_id: str, step_id: str) -> Response:
     principal = await principal_of(request, "read")
-    found = await check.store_of(request).get(STEPS, step_id, principal.key_id, thread_id=thread_id, run_id=run_id)
-    if found is None:
-        raise check.not_found("run step", step_id)
-    return check.reply(found)
+    where = {"thread_id": thread_id, "run_id": run_id}
+    return check.reply(await check.owned(request, STEPS, step_id, principal.key_id, "run step", **where))

@@ -44,10 +44,7 @@ async def create_thread(store: ThreadStore, principal: Principal, body: JSONObje
 
 
 async def thread_of(request: Request, principal: Principal, thread_id: str) -> JSONObject:
-    thread = await check.store_of(request).get(THREADS, thread_id, principal.key_id)
-    if thread is None:
-        raise check.not_found("thread", thread_id)
-    return thread
+    return await check.owned(request, THREADS, thread_id, principal.key_id, "thread")
 
 
 @router.post("/v1/threads", summary="Create a thread")
@@ -103,17 +100,11 @@ async def list_messages(request: Request, thread_id: str) -> Response:
     where = {"thread_id": thread_id}
     if run_id := request.query_params.get("run_id"):
         where["run_id"] = run_id
-    listed = await check.store_of(request).list(MESSAGES, principal.key_id, check.page(request.query_params), **where)
-    if listed is None:
-        raise check.bad("The 'after' or 'before' cursor names no message of this list.", "after")
-    return check.reply(listed.body())
+    return await check.listed(request, MESSAGES, principal.key_id, "message", **where)
 
 
 async def _message(request: Request, principal: Principal, thread_id: str, message_id: str) -> JSONObject:
-    found = await check.store_of(request).get(MESSAGES, message_id, principal.key_id, thread_id=thread_id)
-    if found is None:
-        raise check.not_found("message", message_id)
-    return found
+    return await check.owned(request, MESSAGES, message_id, principal.key_id, "message", thread_id=thread_id)
 
 
 @router.get("/v1/threads/{thread_id}/messages/{message_id}", summary="Retrieve a message")
@@ -125,12 +116,7 @@ async def retrieve_message(request: Request, thread_id: str, message_id: str) ->
 @router.post("/v1/threads/{thread_id}/messages/{message_id}", summary="Modify a message's metadata")
 async def modify_message(request: Request, thread_id: str, message_id: str) -> Response:
     principal = await principal_of(request, "read-write")
-    message = await _message(request, principal, thread_id, message_id)
-    body = await check.json_body(request)
-    if "metadata" not in body:
-        return check.reply(message)
-    changes = {"metadata": check.metadata(body["metadata"])}
-    return check.reply(await check.store_of(request).update(MESSAGES, message_id, changes) or message)
+    return await check.modify_metadata(request, MESSAGES, await _message(request, principal, thread_id, message_id))
 
 
 @router.delete("/v1/threads/{thread_id}/messages/{message_id}", summary="Delete a message")

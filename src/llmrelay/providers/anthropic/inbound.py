@@ -19,12 +19,13 @@ from typing import Any, ClassVar, cast
 
 import orjson
 
-from llmrelay.errors import UpstreamError, UpstreamProtocolError
+from llmrelay.errors import UpstreamError
 from llmrelay.providers.anthropic.chat import headers
 from llmrelay.providers.anthropic.errors import map_error
 from llmrelay.providers.anthropic.response import to_usage
 from llmrelay.providers.anthropic.wire import AnthropicUsage
 from llmrelay.providers.base import Target, UpstreamRequest
+from llmrelay.providers.common import json_reply
 from llmrelay.schemas.chat import Usage
 from llmrelay.schemas.sse import SSEEvent
 
@@ -54,13 +55,7 @@ class AnthropicMessages:
 
 def message_usage(body: bytes) -> Usage | None:
     """The usage of a non-stream Message (as chat usage, for the usage record); proves it is JSON."""
-    try:
-        reply = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError("The upstream answered 200 with a body that is not JSON.") from None
-    if not isinstance(reply, dict):
-        raise UpstreamProtocolError("The upstream answered 200 with JSON that is not an object.")
-    usage = reply.get("usage")
+    usage = json_reply(body, "The upstream answered 200").get("usage")
     return to_usage(cast(AnthropicUsage, usage)) if isinstance(usage, dict) else None
 
 

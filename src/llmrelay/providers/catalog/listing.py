@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import orjson
-
 from llmrelay.errors import UpstreamProtocolError
 from llmrelay.providers.catalog.handles import RAW_PREFIX, Route, resolve_handle
+from llmrelay.providers.common import json_reply
 
 HIDDEN_HANDLES = frozenset({"unavailable", "/test"})
 """Handles that mark an entry as not to be served (reference §7.1)."""
@@ -89,10 +88,7 @@ EMPTY = CatalogList()
 
 def parse_list(body: bytes, origin: str) -> CatalogList:
     """The list in `body`; raises UpstreamProtocolError when it is not a list of models at all."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError("The model catalog answered with a body that is not JSON.") from None
+    parsed = json_reply(body, "The model catalog answered", an_object=False)
     entries = parsed.get("models") if isinstance(parsed, dict) else parsed
     if not isinstance(entries, list):
         raise UpstreamProtocolError('The model catalog answered with JSON that is not {"models": [...]} or a list.')

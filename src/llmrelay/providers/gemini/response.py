@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from llmrelay.errors import UpstreamProtocolError
-from llmrelay.providers.common import choice, completion, message, usage
+from llmrelay.providers.common import choice, completion, json_reply, message, usage
 from llmrelay.providers.gemini.ids import CallIds
 from llmrelay.providers.gemini.wire import JSONObject
 from llmrelay.schemas.chat import ChatCompletion, ChatRequest, Choice, FinishReason, ToolCall, Usage
@@ -106,12 +106,7 @@ def blocked(data: JSONObject) -> bool:
 
 
 def decode(body: bytes | str) -> JSONObject:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError("Gemini answered with a body that is not JSON.") from None
-    if not isinstance(data, dict):
-        raise UpstreamProtocolError("Gemini answered with JSON that is not an object.")
+    data: JSONObject = json_reply(body, "Gemini answered")
     return data
 
 

@@ -34,8 +34,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import orjson
-
 from llmrelay.errors import (
     InvalidRequestError,
     UnsupportedParameterError,
@@ -44,6 +42,7 @@ from llmrelay.errors import (
     UpstreamStatusError,
 )
 from llmrelay.providers.base import Target, UpstreamRequest
+from llmrelay.providers.common import json_reply
 from llmrelay.providers.ideogram.errors import map_ideogram_error
 from llmrelay.providers.ideogram.multipart import form_data
 from llmrelay.schemas.images import ImageData, ImagesRequest, ImagesResponse
@@ -123,10 +122,7 @@ class IdeogramImages:
         return UpstreamRequest("POST", f"{target.base_url}/v1/ideogram-v3/generate", headers, body)
 
     def parse_response(self, body: bytes, req: ImagesRequest, target: Target) -> ImagesResponse:
-        try:
-            reply = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError("Ideogram answered with a body that is not JSON.") from None
+        reply = json_reply(body, "Ideogram answered", an_object=False)
         items = reply.get("data") if isinstance(reply, dict) else None
         if not isinstance(items, list) or not items:
             raise UpstreamProtocolError("Ideogram answered without a list of generated images.")
