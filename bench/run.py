@@ -1,6 +1,6 @@
 """Benchmark llmrelay against direct-to-upstream and a minimal Python passthrough (DESIGN §6).
 
-Usage: .venv/bin/python bench/run.py [--duration S] [--quick] [--only direct,floor,llmrelay]
+Usage: .venv/bin/python bench/run.py [--duration S] [--rounds N] [--quick] [--only direct,floor,llmrelay]
                                      [--out FILE] [--keep]
 """
 
@@ -37,7 +37,12 @@ BUSY_LOAD = 0.5  # 1-minute load average above which the machine is too busy to 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
+    parser.add_argument(
+        "--duration", type=float, default=12.0, help="seconds per target and cell, over all rounds (12)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per cell; the median round is kept (3)"
+    )
     parser.add_argument("--quick", action="store_true", help="3 s runs, 1 s warm-ups")
     parser.add_argument("--only", default=",".join(ALL_TARGETS), help="comma-separated subset of direct,floor,llmrelay")
     parser.add_argument("--out", type=Path, help="also write the table as markdown here")
@@ -119,20 +124,29 @@ def run_matrix(
                 live.append(target)
         for conc in CONCURRENCY:
             cells = results.setdefault((mode, conc), {})
+            scripts = {t.name: loadgen.write_lua(tmp / f"{t.name}-{mode}.lua", t.body(mode)) for t in live}
             for target in live:
-                script = loadgen.write_lua(tmp / f"{target.name}-{mode}.lua", target.body(mode))
-                url = target.urls[mode]
-                loadgen.run_wrk(url, script, conc, args.warmup, load_cpu, wrk_log)
-                res = loadgen.run_wrk(url, script, conc, args.duration, load_cpu, wrk_log)
-                cells[target.name] = res
+                loadgen.run_wrk(target.urls[mode], scripts[target.name], conc, args.warmup, load_cpu, wrk_log)
+            # The targets take turns, `rounds` times: a drift of the machine's speed (seen here: the same
+            # target 30% apart minutes later) then falls on all of them alike; each keeps its median round.
+            rounds: dict[str, list[loadgen.WrkResult]] = {t.name: [] for t in live}
+            for _ in range(args.rounds):
+                for target in live:
+                    res = loadgen.run_wrk(
+                        target.urls[mode], scripts[target.name], conc, args.duration / args.rounds, load_cpu, wrk_log
+                    )
+                    rounds[target.name].append(res)
+                    problems += [f"{mode} c={conc} {target.name}: {e}" for e in res.errors]
+                    for err in res.errors:
+                        print(f"  !!! {err}", flush=True)
+            for target in live:
+                res = cells[target.name] = sorted(rounds[target.name], key=lambda r: r.rps)[args.rounds // 2]
                 print(
                     f"  {mode:>10} c={conc:<3} {target.name:>8}: {res.rps:>10,.0f} rps"
-                    f"  p50 {res.p50_ms:.3f} ms  p99 {res.p99_ms:.3f} ms",
+                    f"  p50 {res.p50_ms:.3f} ms  p99 {res.p99_ms:.3f} ms"
+                    f"  (rounds: {', '.join(f'{r.rps:,.0f}' for r in rounds[target.name])})",
                     flush=True,
                 )
-                problems += [f"{mode} c={conc} {target.name}: {e}" for e in res.errors]
-                for err in res.errors:
-                    print(f"  !!! {err}", flush=True)
     return results, problems
 
 
@@ -143,8 +157,8 @@ def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 def header(args: argparse.Namespace, pinning: bool) -> None:
     level = os.environ.get("LOG_LEVEL")
     print(
-        f"llmrelay bench: targets {','.join(args.targets)}; {args.duration:g} s runs "
-        f"after {args.warmup:g} s warm-ups; wrk -t1 -c{{{','.join(map(str, CONCURRENCY))}}}"
+        f"llmrelay bench: targets {','.join(args.targets)}; {args.rounds} alternating rounds of "
+        f"{args.duration / args.rounds:g} s after {args.warmup:g} s warm-ups; wrk -t1 -c{{{','.join(map(str, CONCURRENCY))}}}"
     )
     print(
         "pinning: gateway/floor on core 0, nginx/wrk on core 1"
@@ -163,7 +177,10 @@ def publish(results: report.Results, args: argparse.Namespace, problems: list[st
     checks = report.render_checks(report.checks(results))
     print("\n" + report.render_text(rows) + "\n\n" + checks)
     if args.out:
-        note = f"{args.duration:g} s runs, wrk -t1, targets: {', '.join(args.targets)}"
+        note = (
+            f"{args.rounds} alternating rounds of {args.duration / args.rounds:g} s per cell (the median round is "
+            f"shown), wrk -t1, targets: {', '.join(args.targets)}"
+        )
         md = f"{report.render_markdown(rows)}\n\n{note}\n\n```\n{checks}\n```\n"
         if problems:
             md += "\n**INVALID RUN - errors:**\n\n" + "".join(f"- {p}\n" for p in problems)

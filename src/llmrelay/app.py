@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -66,7 +67,21 @@ def factory() -> ASGIApp:
     """Entry point for uvicorn worker processes: config from the CLI's hand-off (see cli.py)."""
     config = load(handoff_path())
     configure(config.log_level)
+    tune_gc()
     return create_app(config)
+
+
+GC_YOUNG_THRESHOLD = 10_000
+"""Net container allocations between young-generation collections (CPython's default: 700). What a
+collection scans is what is still alive, which a request's objects mostly are not by then: under wrk
+at c=16 the default made ~1,500 collections (0.75 s of CPU, ~45 µs a request) where this makes 26
+(0.18 s). Cycles wait a little longer to be freed; resident memory stays flat (bench/, 2026-11-22)."""
+
+
+def tune_gc() -> None:
+    """For a serving process (`llmrelay serve`, each worker), not for a library user's."""
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def _log_startup(gateway: Gateway) -> None:

@@ -52,7 +52,7 @@ def serve(
     """Start the gateway. Ready when GET /health answers 200."""
     import uvicorn
 
-    from llmrelay.app import create_app
+    from llmrelay.app import create_app, tune_gc
     from llmrelay.observability.logging import configure, get_logger
 
     loaded = _load_checked(config)
@@ -81,6 +81,7 @@ def serve(
             uvicorn.run("llmrelay.app:factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
         else:
             _exit_cleanly_on_sigterm()
+            tune_gc()
             uvicorn.run(create_app(loaded), **options)  # type: ignore[arg-type]
 
 

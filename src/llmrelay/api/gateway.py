@@ -20,6 +20,7 @@ from llmrelay.api.edge import RECORD_KEY
 from llmrelay.api.observed import build_metrics
 from llmrelay.config.model import Config
 from llmrelay.errors import InsufficientQuotaError, LimitsUnavailableError
+from llmrelay.observability.logging import flush_hot
 from llmrelay.observability.metrics import Metrics
 from llmrelay.observability.tracing import Tracing, build_tracing
 from llmrelay.pipeline.accounting import Accounting
@@ -143,6 +144,7 @@ class Gateway:
         self.metrics.close()
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.shutdown)  # after every request: their spans are queued
+        flush_hot()  # the access lines still waiting to be written together
 
 
 def gateway_of(request: Request) -> Gateway:

@@ -8,6 +8,8 @@ LOG_LEVEL is DEBUG..CRITICAL or NONE (nothing at all).
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -32,29 +34,59 @@ def _drop(_: Any, __: str, ___: MutableMapping[str, Any]) -> MutableMapping[str,
     raise structlog.DropEvent
 
 
+HOT_FLUSH_SECONDS = 0.05
+"""How long an access line may wait to be written with the ones after it (one write per batch)."""
+HOT_BATCH = 256
+
+
 class _Hot:
-    """Where `hot_info` writes: set by `configure` (None: INFO is off)."""
+    """Where `hot_info` writes: set by `configure` (None: INFO is off); the lines not yet written, and
+    the event loop whose timer will write them."""
 
     out: BinaryIO | None = None
+    pending: list[bytes] = []  # noqa: RUF012 (one list for the process, on purpose)
+    timer_loop: asyncio.AbstractEventLoop | None = None
 
 
 def hot_info(event: str, fields: dict[str, Any]) -> None:
     """`get_logger().info(event, **fields)` for the once-per-request access line: the same JSON object
-    (with `event`, `level`, `timestamp`) without structlog's processor chain, 8 → 3 µs. Nothing is
-    redacted, so `fields` must never hold a secret."""
+    (with `event`, `level`, `timestamp`) without structlog's processor chain. Lines written on an
+    event loop are written together within `HOT_FLUSH_SECONDS` (a write system call per line was
+    a fifth of the line's cost); `flush_hot` writes them at once. Nothing is redacted, so `fields`
+    must never hold a secret."""
     out = _Hot.out
     if out is None:
         return
     fields["event"] = event
     fields["level"] = "info"
     fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    out.write(orjson.dumps(fields) + b"\n")
-    out.flush()
+    pending = _Hot.pending
+    pending.append(orjson.dumps(fields))
+    loop = asyncio._get_running_loop()
+    if loop is None or len(pending) >= HOT_BATCH:
+        flush_hot()
+    elif _Hot.timer_loop is not loop:  # none due yet (or it was due on a loop that has ended)
+        _Hot.timer_loop = loop
+        loop.call_later(HOT_FLUSH_SECONDS, flush_hot)
+
+
+def flush_hot() -> None:
+    """Write the access lines that are waiting (at shutdown, and before any other log line)."""
+    _Hot.timer_loop = None
+    pending, out = _Hot.pending, _Hot.out
+    if not pending:
+        return
+    lines = b"\n".join(pending) + b"\n"
+    pending.clear()
+    if out is not None:
+        out.write(lines)
+        out.flush()
 
 
 def configure(level: str) -> None:
     """Route structlog (and the stdlib loggers of uvicorn and aiohttp) to JSON on stdout."""
     numeric = _LEVELS[level.upper()]
+    flush_hot()
     _Hot.out = sys.stdout.buffer if numeric <= logging.INFO else None
     silent = numeric > logging.CRITICAL
     structlog.configure(
@@ -67,7 +99,7 @@ def configure(level: str) -> None:
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(min(numeric, logging.CRITICAL)),
-        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
+        logger_factory=_FlushingFactory(sys.stdout.buffer),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)
@@ -91,3 +123,25 @@ class _JSONFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()
+
+
+class _FlushingLogger(structlog.BytesLogger):
+    """structlog's bytes logger, writing the waiting access lines first so that lines stay in order."""
+
+    def msg(self, message: bytes) -> None:
+        flush_hot()
+        super().msg(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+class _FlushingFactory:
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> _FlushingLogger:
+        return _FlushingLogger(self._file)
+
+
+atexit.register(flush_hot)

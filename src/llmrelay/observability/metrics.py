@@ -20,6 +20,7 @@ is never a client's arbitrary string or a secret (see `labels.py`). `status` is 
 No label names a key, a key id, a client address or a request id.
 
 One `Metrics` per process, each with its own `CollectorRegistry` (nothing is registered globally).
+In a single process the per-request series are plain numbers rendered at scrape time (series.py).
 Under `llmrelay serve --workers N` prometheus_client's multiprocess mode keeps the values in files
 in one directory shared by the workers (`config/metrics_env.py` sets it up); `render()` then sums
 them over every worker, so any worker answers a scrape for all of them.
@@ -35,7 +36,6 @@ import contextlib
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -55,6 +55,8 @@ from llmrelay.observability.labels import (
     LimitKind,
     status_label,
 )
+from llmrelay.observability.series import BY_MODEL, Family, HotSeries
+from llmrelay.observability.series import Histogram as SeriesHistogram
 
 __all__ = ["AllowedLabels", "Metrics", "RecordView", "render_multiprocess"]
 
@@ -96,43 +98,27 @@ class Metrics:
         self._bound: dict[tuple[str | None, str | None, str | None, int], _Bound] = {}
         self._dir = multiprocess_dir
         self.registry = CollectorRegistry()
-        by_model = ("model", "provider")
-        self._requests = self._counter(
-            "llmrelay_requests_total",
-            "Requests answered, by public model, provider, deployment and HTTP status.",
-            (*by_model, "deployment", "status"),
-        )
-        self._duration = self._histogram(
-            "llmrelay_request_duration_seconds",
-            "Total time from the request's arrival to the end of its response (a stream's last byte).",
-            DURATION_BUCKETS,
-        )
-        self._ttft = self._histogram(
-            "llmrelay_time_to_first_token_seconds",
-            "Streams only: time from the request's arrival to the first body bytes sent to the client.",
-            TTFT_BUCKETS,
-        )
-        self._overhead = self._histogram(
-            "llmrelay_gateway_overhead_seconds",
-            "The gateway's own time: total time less the time spent waiting on upstreams.",
-            OVERHEAD_BUCKETS,
-        )
-        self._tokens = self._counter(
-            "llmrelay_tokens_total",
-            "Tokens used, as reported by the upstream (or counted offline when it reports none).",
-            (*by_model, "type"),
-        )
-        self._cost = self._counter("llmrelay_cost_usd_total", "Cost of the requests in US dollars.", by_model)
-        self._in_flight = Gauge(
-            "llmrelay_requests_in_flight",
-            "Requests being served right now, summed over the live workers.",
-            multiprocess_mode="livesum",
-            registry=self.registry,
-        )
+        self._hot: HotSeries | None = None
+        self._counters: dict[str, _Children[Counter]] = {}
+        self._histograms: dict[str, _Children[Histogram]] = {}
+        if multiprocess_dir is None:  # plain numbers, rendered at scrape time (series.py)
+            families = {
+                key: Family(kind, name, doc, labels) for key, (kind, name, doc, labels, _) in _PER_REQUEST.items()
+            }
+            self._hot = HotSeries(families, _IN_FLIGHT)
+            self.registry.register(self._hot)
+        else:
+            for key, (kind, name, doc, labels, buckets) in _PER_REQUEST.items():
+                if kind == "counter":
+                    self._counters[key] = self._counter(name, doc, labels)
+                else:
+                    metric = Histogram(name, doc, labels, buckets=buckets, registry=self.registry)
+                    self._histograms[key] = _Children(metric)
+            self._in_flight = Gauge(*_IN_FLIGHT, multiprocess_mode="livesum", registry=self.registry)
         self._retries = self._counter(
             "llmrelay_upstream_retries_total",
             "Upstream attempts repeated on the same deployment after a retryable failure.",
-            (*by_model, "deployment", "reason"),
+            (*BY_MODEL, "deployment", "reason"),
         )
         self._fallbacks = self._counter(
             "llmrelay_fallbacks_total", "Moves from a model to one of its fallbacks.", ("model", "fallback", "reason")
@@ -150,10 +136,6 @@ class Metrics:
 
     def _counter(self, name: str, documentation: str, labels: tuple[str, ...]) -> _Children[Counter]:
         return _Children(Counter(name, documentation, labels, registry=self.registry))
-
-    def _histogram(self, name: str, documentation: str, buckets: tuple[float, ...]) -> _Children[Histogram]:
-        metric = Histogram(name, documentation, ("model", "provider"), buckets=buckets, registry=self.registry)
-        return _Children(metric)
 
     def observe(
         self,
@@ -175,45 +157,52 @@ class Metrics:
         bound = self._bound.get(key)
         if bound is None:
             bound = self._bind(*key)
-        bound.requests.inc()
         latency = _seconds(latency)
-        bound.duration.observe(latency)
+        bound.request(latency)
         if ttft is not None:
-            self._ttft(*bound.by_model).observe(_seconds(ttft))
+            bound.observe("ttft", _seconds(ttft))
         if upstream is not None:
-            self._overhead(*bound.by_model).observe(_seconds(latency - upstream))
+            bound.observe("overhead", _seconds(latency - upstream))
         usage = record.usage
         if usage:
             count = usage.get("prompt_tokens")
             if isinstance(count, int) and count > 0:
-                self._tokens(*bound.by_model, "input").inc(count)
+                bound.add("tokens", count, "input")
             count = usage.get("completion_tokens")
             if isinstance(count, int) and count > 0:
-                self._tokens(*bound.by_model, "output").inc(count)
-        cost = 0.0 if cost_usd is None else float(cost_usd)
-        if cost > 0 and math.isfinite(cost):
-            self._cost(*bound.by_model).inc(cost)
+                bound.add("tokens", count, "output")
+        if cost_usd:
+            cost = float(cost_usd)
+            if cost > 0 and math.isfinite(cost):
+                bound.add("cost", cost)
 
     def _bind(self, model: str | None, provider: str | None, upstream: str | None, status: int) -> _Bound:
-        """The children every request of one kind updates, found once: capping the labels and looking
-        the children up cost more than the updates themselves (observe: 11.7 → 6 µs)."""
+        """The series every request of one kind updates, found once: capping the labels and looking
+        the series up cost more than the updates themselves (observe: 11.7 → 6 µs)."""
         if len(self._bound) >= _MAX_BOUND:  # raw names are the key: bounded, as the labels are
             self._bound.clear()
-        capped_model, capped_provider = self._cap.model(model), self._cap.provider(provider)
-        by_model = (capped_model, capped_provider)
-        bound = self._bound[(model, provider, upstream, status)] = _Bound(
-            requests=self._requests(*by_model, self._cap.deployment(upstream), status_label(status)),
-            duration=self._duration(*by_model),
-            by_model=by_model,
-        )
+        by_model = (self._cap.model(model), self._cap.provider(provider))
+        request = (*by_model, self._cap.deployment(upstream), status_label(status))
+        bound: _Bound
+        if self._hot is not None:
+            bound = _PlainBound(self._hot, by_model, request)
+        else:
+            bound = _ClientBound(self._counters, self._histograms, by_model, request)
+        self._bound[(model, provider, upstream, status)] = bound
         return bound
 
     def request_started(self) -> None:
         """At the edge, as a request comes in; pair with `request_ended` in a `finally`."""
-        self._in_flight.inc()
+        if self._hot is not None:
+            self._hot.in_flight += 1
+        else:
+            self._in_flight.inc()
 
     def request_ended(self) -> None:
-        self._in_flight.dec()
+        if self._hot is not None:
+            self._hot.in_flight -= 1
+        else:
+            self._in_flight.dec()
 
     def inc_retry(
         self, *, model: str | None, provider: str | None, deployment: str | None, reason: FailureReason
@@ -256,15 +245,100 @@ class Metrics:
 _MAX_BOUND = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class _Bound:
-    """The metric children of one (model, provider, deployment, status)."""
+_PER_REQUEST: dict[str, tuple[str, str, str, tuple[str, ...], tuple[float, ...]]] = {
+    "requests": (
+        "counter", "llmrelay_requests_total",
+        "Requests answered, by public model, provider, deployment and HTTP status.",
+        (*BY_MODEL, "deployment", "status"), (),
+    ),
+    "duration": (
+        "histogram", "llmrelay_request_duration_seconds",
+        "Total time from the request's arrival to the end of its response (a stream's last byte).",
+        BY_MODEL, DURATION_BUCKETS,
+    ),
+    "ttft": (
+        "histogram", "llmrelay_time_to_first_token_seconds",
+        "Streams only: time from the request's arrival to the first body bytes sent to the client.",
+        BY_MODEL, TTFT_BUCKETS,
+    ),
+    "overhead": (
+        "histogram", "llmrelay_gateway_overhead_seconds",
+        "The gateway's own time: total time less the time spent waiting on upstreams.",
+        BY_MODEL, OVERHEAD_BUCKETS,
+    ),
+    "tokens": (
+        "counter", "llmrelay_tokens_total",
+        "Tokens used, as reported by the upstream (or counted offline when it reports none).",
+        (*BY_MODEL, "type"), (),
+    ),
+    "cost": ("counter", "llmrelay_cost_usd_total", "Cost of the requests in US dollars.", BY_MODEL, ()),
+}  # fmt: skip
+"""The series every request updates: kind, name, help, labels, buckets."""
+_IN_FLIGHT = ("llmrelay_requests_in_flight", "Requests being served right now, summed over the live workers.")
 
-    requests: Counter
-    duration: Histogram
-    by_model: tuple[str, str]
-    """The capped (model, provider) labels, for the series a request updates only sometimes (a series
-    appears once it is first updated, so those children are not made in advance)."""
+
+class _Bound(Protocol):
+    """The series of one (model, provider, deployment, status); a series a request updates only
+    sometimes (ttft, tokens, cost) appears once it is first updated, so those are found on use."""
+
+    def request(self, latency: float) -> None: ...
+    def observe(self, histogram: str, value: float) -> None: ...
+    def add(self, counter: str, amount: float, *labels: str) -> None: ...
+
+
+class _PlainBound:
+    __slots__ = ("by_model", "count", "duration", "hot", "later")
+
+    def __init__(self, hot: HotSeries, by_model: tuple[str, str], request: tuple[str, ...]) -> None:
+        self.hot, self.by_model = hot, by_model
+        self.count = hot.cell("requests", request)
+        self.duration = hot.histogram("duration", by_model, DURATION_BUCKETS)
+        self.later: dict[tuple[str, ...], list[float] | SeriesHistogram] = {}
+
+    def request(self, latency: float) -> None:
+        self.count[0] += 1
+        self.duration.observe(latency)
+
+    def observe(self, histogram: str, value: float) -> None:
+        hist = self.later.get((histogram,))
+        if hist is None:
+            hist = self.later[(histogram,)] = self.hot.histogram(histogram, self.by_model, _PER_REQUEST[histogram][4])
+        assert isinstance(hist, SeriesHistogram)
+        hist.observe(value)
+
+    def add(self, counter: str, amount: float, *labels: str) -> None:
+        cell = self.later.get((counter, *labels))
+        if cell is None:
+            cell = self.later[(counter, *labels)] = self.hot.cell(counter, (*self.by_model, *labels))
+        assert isinstance(cell, list)
+        cell[0] += amount
+
+
+class _ClientBound:
+    """Multiprocess mode: prometheus_client's children, whose values live in the shared files."""
+
+    __slots__ = ("by_model", "count", "counters", "duration", "histograms")
+
+    def __init__(
+        self,
+        counters: dict[str, _Children[Counter]],
+        histograms: dict[str, _Children[Histogram]],
+        by_model: tuple[str, str],
+        request: tuple[str, ...],
+    ) -> None:
+        self.counters, self.histograms, self.by_model = counters, histograms, by_model
+        self.count = counters["requests"](*request)
+        self.duration = histograms["duration"](*by_model)
+
+    def request(self, latency: float) -> None:
+        self.count.inc()
+        self.duration.observe(latency)
+
+    def observe(self, histogram: str, value: float) -> None:
+        self.histograms[histogram](*self.by_model).observe(value)
+
+    def add(self, counter: str, amount: float, *labels: str) -> None:
+        self.counters[counter](*self.by_model, *labels).inc(amount)
 
 
 class _Children(Generic[M]):

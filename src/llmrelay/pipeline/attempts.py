@@ -31,8 +31,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from llmrelay.errors import RelayError, UpstreamStatusError, UpstreamTimeoutError
 from llmrelay.transport.cooldown import Cooldowns
@@ -44,8 +43,9 @@ T = TypeVar("T")
 CONTEXT_LENGTH_CODE = "context_length_exceeded"
 
 
-@dataclass(frozen=True, slots=True)
-class Answer(Generic[D, T]):
+class Answer(NamedTuple, Generic[D, T]):
+    """A NamedTuple: one is made per request."""
+
     value: T
     deployment: D
     """The deployment that answered: its model goes in the `model` field and `x-llmrelay-deployment`."""
@@ -190,6 +190,8 @@ class _Walk(Generic[D, T]):
 
 
 def _unique(candidates: Sequence[D], key: Callable[[D], str], seen: set[str]) -> list[D]:
+    if len(candidates) == 1 and not seen:  # the common plan: one deployment
+        return list(candidates)
     out: list[D] = []
     for candidate in candidates:
         name = key(candidate)

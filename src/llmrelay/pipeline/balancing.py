@@ -36,7 +36,7 @@ StrategyName = Literal["weighted_random", "least_in_flight", "lowest_latency", "
 
 def deployment_key(deployment: Deployment) -> str:
     """The name one deployment's load, latency and cooldown are kept under: `provider/upstream-model`."""
-    return f"{deployment.target.provider}/{deployment.target.model}"
+    return deployment.key
 
 
 class LoadSnapshot(TypedDict):
@@ -69,10 +69,16 @@ class LoadStats:
         self._loads: dict[str, _Load] = {}
 
     def started(self, key: str) -> None:
-        self._loads.setdefault(key, _Load()).in_flight += 1
+        self._load(key).in_flight += 1
+
+    def _load(self, key: str) -> _Load:
+        load = self._loads.get(key)  # not setdefault: that would build a _Load (and its deque) every call
+        if load is None:
+            load = self._loads[key] = _Load()
+        return load
 
     def finished(self, key: str, ttfb_s: float | None = None, tokens: int = 0) -> None:
-        load = self._loads.setdefault(key, _Load())
+        load = self._load(key)
         load.in_flight = max(load.in_flight - 1, 0)
         if ttfb_s is not None:
             load.ttfb = ttfb_s if load.ttfb is None else self.alpha * ttfb_s + (1 - self.alpha) * load.ttfb

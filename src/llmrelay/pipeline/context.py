@@ -1,6 +1,6 @@
 """What one request carries along the path, and what it leaves behind for the access log.
 
-`RequestContext` is frozen: the principal, the plan and the ids, decided before the relay starts.
+`RequestContext` is fixed: the principal and the record, decided before the relay starts.
 `RequestRecord` is the one mutable piece, filled in as the request goes (model, provider, usage) and
 logged when the response ends.
 
@@ -124,10 +124,13 @@ class RequestRecord:
         perf_counter seconds, deployment, its error or None), for observability/tracing.py."""
 
 
-@dataclass(frozen=True, slots=True)
 class RequestContext:
-    principal: Principal
-    record: RequestRecord
+    """Who calls, and the record the request fills in. A plain class, not a frozen dataclass: one is
+    made per request, and a frozen dataclass sets each field through `object.__setattr__`."""
 
-    def __post_init__(self) -> None:
-        self.record.key_id = self.principal.key_id  # the usage record names the key that called
+    __slots__ = ("principal", "record")
+
+    def __init__(self, principal: Principal, record: RequestRecord) -> None:
+        self.principal = principal
+        self.record = record
+        record.key_id = principal.key_id  # the usage record names the key that called

@@ -102,6 +102,10 @@ class Resilience:
     clock: Callable[[], float] = time.time
     """Wall-clock seconds: the cooldowns' clock and the deadline's."""
     _policies: dict[int, RetryPolicy] = field(default_factory=dict)
+    _observed: _Observed = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._observed = _Observed(self.cooldowns, self.events)
 
     @classmethod
     def from_config(cls, config: Config, stats: LoadStats | None = None, events: Events | None = None) -> Resilience:
@@ -135,7 +139,7 @@ class Resilience:
         walk = _Walk(self, plan, record, attempt)
         total = plan.first.timeouts.total
         answer = await run_plan(
-            plan.candidates, walk.attempt, self.policy_for, _Observed(self.cooldowns, self.events),
+            plan.candidates, walk.attempt, self.policy_for, self._observed,
             key=deployment_key, context_window_fallbacks=plan.context_fallbacks, clock=self.clock,
             deadline=None if total is None else self.clock() + total, model=plan.model,
         )  # fmt: skip
@@ -151,7 +155,7 @@ class Resilience:
 
     async def stream_failed(self, key: str, error: str) -> None:
         """A stream broke after its first byte: counts against the deployment like any failure."""
-        await _Observed(self.cooldowns, self.events).record_failure(key, error)
+        await self._observed.record_failure(key, error)
 
 
 class _Walk(Generic[T]):

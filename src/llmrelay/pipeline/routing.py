@@ -46,6 +46,11 @@ class Deployment:
     """Capabilities the model entry turns off (see ModelConfig.capabilities)."""
     max_retries: int = 2
     timeouts: Timeouts = field(default_factory=Timeouts)
+    key: str = field(init=False, repr=False, compare=False)
+    """`provider/upstream-model`: what its load, latency and cooldown are kept under (made once)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.target.provider}/{self.target.model}")
 
     def capabilities(self) -> dict[str, bool]:
         return {name: offered and self.narrowed.get(name, True) for name, offered in self.spec.capabilities().items()}

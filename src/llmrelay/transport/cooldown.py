@@ -138,7 +138,9 @@ class MemoryCooldowns:
         state.failures.clear()
 
     async def record_success(self, key: str) -> None:
-        now, state = self._now(), self._states.setdefault(key, _State())
+        now, state = self._now(), self._states.get(key)
+        if state is None:  # not setdefault: that would build a _State (and its deque) on every success
+            state = self._states[key] = _State()
         state.last_success = now
         if state.until and now >= state.until:
             state.until = state.probe = 0.0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
-from llmrelay.observability.logging import configure, get_logger, hot_info
+from llmrelay.observability.logging import HOT_FLUSH_SECONDS, configure, flush_hot, get_logger, hot_info
 
 
 def test_hot_info_writes_what_structlog_would(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
@@ -23,3 +25,40 @@ def test_hot_info_writes_what_structlog_would(capsysbinary: pytest.CaptureFixtur
     assert hot.keys() == slow.keys()
     assert {k: v for k, v in hot.items() if k != "timestamp"} == {k: v for k, v in slow.items() if k != "timestamp"}
     assert hot["timestamp"].endswith("Z") and len(hot["timestamp"]) == len(slow["timestamp"])
+
+
+def test_lines_on_an_event_loop_are_written_together_and_in_order(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    async def serve() -> bytes:
+        hot_info("request", {"n": 1})
+        hot_info("request", {"n": 2})
+        held = capsysbinary.readouterr().out  # nothing written yet: the two lines wait for one write
+        get_logger().warning("slow_thing")  # any other line writes the waiting ones first
+        hot_info("request", {"n": 3})
+        flush_hot()
+        return held
+
+    try:
+        configure("INFO")
+        held = asyncio.run(serve())
+    finally:
+        out = capsysbinary.readouterr().out
+        with capsysbinary.disabled():
+            configure("ERROR")
+    assert held == b""
+    events = [(line["event"], line.get("n")) for line in map(orjson.loads, out.splitlines())]
+    assert events == [("request", 1), ("request", 2), ("slow_thing", None), ("request", 3)]
+
+
+def test_a_waiting_line_is_written_by_the_loops_timer(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    async def serve() -> None:
+        hot_info("request", {"n": 1})
+        await asyncio.sleep(HOT_FLUSH_SECONDS * 2)  # deterministic: the loop runs the earlier timer first
+
+    try:
+        configure("INFO")
+        asyncio.run(serve())
+        out = capsysbinary.readouterr().out
+    finally:
+        with capsysbinary.disabled():
+            configure("ERROR")
+    assert [orjson.loads(line)["n"] for line in out.splitlines()] == [1]
