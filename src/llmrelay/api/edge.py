@@ -76,43 +76,31 @@ class EdgeMiddleware:
             return
         request_id, length = _read_headers(scope)
         record = scope[RECORD_KEY] = self._record(scope, request_id)
-        added = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
         billed = scope["path"].startswith("/v1/")  # also what the metrics count: not /health, /metrics, /admin
         metrics = _in_flight(self.metrics if billed else None)
-        outer = _outer_send(scope, send)
         anthropic = request_id if scope["path"].startswith(ANTHROPIC_PATH) else None
-        status = 0
-        ended = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, ended
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = self._start_headers(record, message, added, billed)
-            elif message["type"] == "http.response.body":
-                ended = _body_sent(record, message)
-                await _settle_limits(record, status, ended)  # before the last byte goes out
-            await outer(message)
-
+        sent = _Sent(self, scope, send, record, billed)
         own_limit = scope["path"] in SELF_LIMITED
         try:
             if length is not None and length > self.max_body and not own_limit:
-                await send_error(send_with_id, _too_large(self.max_body), anthropic)
+                await send_error(sent, _too_large(self.max_body), anthropic)
             else:
                 limited = receive if length is not None or own_limit else _limit(receive, self.max_body)
-                await self.app(scope, limited, send_with_id)
+                await self.app(scope, limited, sent)
         except _BodyTooLarge:
-            if status == 0:
-                await send_error(send_with_id, _too_large(self.max_body), anthropic)
+            if sent.status == 0:
+                await send_error(sent, _too_large(self.max_body), anthropic)
         except Exception:  # the one last-resort handler: a bug must not reach the client as a trace
             self.log.exception("unhandled_error", request_id=request_id, path=scope["path"])
-            if status == 0:
-                await send_error(send_with_id, ServerError("The gateway failed to handle this request."), anthropic)
-            status = status or 500
+            if sent.status == 0:
+                await send_error(sent, ServerError("The gateway failed to handle this request."), anthropic)
+            sent.status = sent.status or 500
         finally:
             _in_flight(metrics, ended=True)
-            self._finish(scope, record, _final_status(status, ended, record.streamed), billed)
-            await _settle_limits(record, _final_status(status, ended, record.streamed), True)
+            final = _final_status(sent.status, sent.ended, record.streamed)
+            self._finish(scope, record, final, billed)
+            if record.limits is not None:
+                await _settle_limits(record, final, True)
 
     def _record(self, scope: Scope, request_id: str) -> RequestRecord:
         record = RequestRecord(request_id)
@@ -188,6 +176,29 @@ class EdgeMiddleware:
                 "cost_usd": _usd(cost),
             },
         )
+
+
+class _Sent:
+    """The send the app gets: adds the edge's headers to the response start, notes the status, the
+    first body byte and the end, and settles the rate-limit reservation before the last byte."""
+
+    __slots__ = ("added", "billed", "edge", "ended", "outer", "record", "status")
+
+    def __init__(self, edge: EdgeMiddleware, scope: Scope, send: Send, record: RequestRecord, billed: bool) -> None:
+        self.edge, self.outer, self.record, self.billed = edge, _outer_send(scope, send), record, billed
+        self.added = [(b"x-request-id", record.request_id.encode()), *SECURITY_HEADERS]
+        self.status = 0
+        self.ended = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            message["headers"] = self.edge._start_headers(self.record, message, self.added, self.billed)
+        elif message["type"] == "http.response.body":
+            self.ended = _body_sent(self.record, message)
+            if self.ended and self.record.limits is not None:  # settled before the last byte goes out
+                await _settle_limits(self.record, self.status, True)
+        await self.outer(message)
 
 
 def _answered_by(record: RequestRecord) -> list[tuple[bytes, bytes]]:

@@ -195,11 +195,12 @@ async def admit(
                 gateway.metrics.inc_rate_limited("budget")  # before parsing: no model to name yet
                 raise
     req = gateway.auth.parse_for(principal, parse, body)
-    if gateway.limits is not None and record is not None:
+    limits = gateway.limits
+    if limits is not None and record is not None and limits.quota(principal, record.client) is not None:
         default_max_tokens = gateway.config.limits.default_max_tokens
         estimate = functools.partial(reservation, req, default_max_tokens)
         try:
-            record.limits = await gateway.limits.admit(principal, record.client, estimate)
+            record.limits = await limits.admit(principal, record.client, estimate)
         except (LimitRefusal, LimitsUnavailableError) as exc:
             model = getattr(req, "model", None)
             limit = exc.limit if isinstance(exc, LimitRefusal) else "unavailable"

@@ -54,12 +54,18 @@ class Authenticator:
         return self._master is None and not self._bypass
 
     async def _is_open(self) -> bool:
-        return self._configured_open and not (self.keys is not None and await self.keys.any_active())
+        if not self._configured_open:
+            return False
+        keys = self.keys
+        if keys is None:
+            return True
+        entry = keys.fresh_any()
+        return not (entry.value if entry is not None else await keys.any_active())
 
     async def authenticate(self, authorization: str | None) -> Principal:
         token = _bearer(authorization)
         if await self._is_open():
-            return Principal("open", token) if token else _OPEN
+            return _open(token)
         if token is None:
             raise AuthenticationError(
                 "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code="missing_api_key"
@@ -138,6 +144,21 @@ class Authenticator:
             fallbacks=tuple(d for d in plan.fallbacks if allowed(d)),
             context_fallbacks=tuple(d for d in plan.context_fallbacks if allowed(d)),
         )
+
+
+_OPEN_BY_TOKEN: dict[str, Principal] = {}
+
+
+def _open(token: str | None) -> Principal:
+    """Open mode's principal for `token`, made once per token (a client sends the same one each time)."""
+    if token is None:
+        return _OPEN
+    principal = _OPEN_BY_TOKEN.get(token)
+    if principal is None:
+        if len(_OPEN_BY_TOKEN) >= 1024:
+            _OPEN_BY_TOKEN.clear()
+        principal = _OPEN_BY_TOKEN[token] = Principal("open", token)
+    return principal
 
 
 def _usable(row: KeyRow) -> KeyRow:

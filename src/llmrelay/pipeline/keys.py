@@ -100,6 +100,11 @@ class TTLCache(Generic[K, V]):
         entry = self._entries.get(key)
         return None if entry is None else entry.value
 
+    def fresh(self, key: K) -> _Entry[V] | None:
+        """The entry when it is fresh (no load needed), else None: `get` without a coroutine."""
+        entry = self._entries.get(key)
+        return entry if entry is not None and entry.fresh_until > self._clock() else None
+
     async def get(self, key: K) -> V:
         entry = self._entries.get(key)
         if entry is not None and entry.fresh_until > self._clock():
@@ -178,6 +183,10 @@ class KeyCache:
 
     def any_active_cached(self) -> bool:
         return bool(self._any.peek(True))
+
+    def fresh_any(self) -> _Entry[bool] | None:
+        """`any_active`'s answer when its cache entry is fresh (no coroutine needed), else None."""
+        return self._any.fresh(True)
 
     async def probe(self) -> dict[str, object]:
         """Ask the database now (for /health) and say whether it answered."""

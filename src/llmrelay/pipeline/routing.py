@@ -133,6 +133,12 @@ class Router:
             for provider in self._providers.values()
             for pattern in provider.config.match
         ]
+        self._fixed = {
+            model: Plan(model, tuple(group))
+            for model, group in self._groups.items()
+            if len(group) == 1 and not self._fallbacks.get(model) and not self._context.get(model)
+        }
+        """The plans that never change (one deployment, no fallbacks), made once."""
 
     def _build_providers(self, config: Config, registry: Mapping[str, ProviderSpec]) -> dict[str, _Provider]:
         providers: dict[str, _Provider] = {}
@@ -196,6 +202,9 @@ class Router:
             return self._catalog_pinned(model, provider)
         if provider is not None:
             return self._pinned(model, provider)
+        fixed = self._fixed.get(model)
+        if fixed is not None:
+            return fixed
         group = self._groups.get(model)
         if group is not None:
             return self._group_plan(model, group)

@@ -40,30 +40,35 @@ class UsageSink(Protocol):
 
 def usage_record(record: RequestRecord, *, status: int, path: str, cost: Decimal | None) -> UsageRecord:
     """The row one finished request leaves; call it when the response has ended."""
-    now = time.perf_counter()
-    latency = now - record.started
-    usage = record.usage
-    details = (usage.get("prompt_tokens_details") or {}) if usage else {}
-    completion_details = (usage.get("completion_tokens_details") or {}) if usage else {}
-    return UsageRecord(
-        created_at=datetime.fromtimestamp(time.time() - latency, UTC),
-        request_id=record.request_id,
-        status=status,
-        latency_ms=round(latency * 1000, 3),
-        path=path[:100],
-        key_id=record.key_id,
-        model=record.model,
-        provider=record.provider,
-        deployment=record.upstream_model,
-        prompt_tokens=usage.get("prompt_tokens") if usage else None,
-        completion_tokens=usage.get("completion_tokens") if usage else None,
-        cached_tokens=details.get("cached_tokens"),
-        reasoning_tokens=completion_details.get("reasoning_tokens"),
-        tokens_estimated=record.usage_estimated,
-        cost_usd=cost,
-        ttft_ms=None if record.first_byte is None else round((record.first_byte - record.started) * 1000, 3),
-        streamed=record.streamed,
-        incomplete=record.incomplete,
+    started = record.started
+    latency = time.perf_counter() - started
+    usage, first = record.usage, record.first_byte
+    prompt = completion = cached = reasoning = None
+    if usage:
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if details := usage.get("prompt_tokens_details"):
+            cached = details.get("cached_tokens")
+        if more := usage.get("completion_tokens_details"):
+            reasoning = more.get("reasoning_tokens")
+    return UsageRecord(  # positionally, in field order: one is built per request
+        datetime.fromtimestamp(time.time() - latency, UTC),  # created_at
+        record.request_id,
+        status,
+        round(latency * 1000, 3),  # latency_ms
+        path[:100],
+        record.key_id,
+        record.model,
+        record.provider,
+        record.upstream_model,  # deployment
+        prompt,
+        completion,
+        cached,
+        reasoning,
+        record.usage_estimated,  # tokens_estimated
+        cost,
+        None if first is None else round((first - started) * 1000, 3),  # ttft_ms
+        record.streamed,
+        record.incomplete,
     )
 
 

@@ -100,16 +100,15 @@ class UsageStore:
             insert = self._insert or _CompiledInsert(conn.dialect)
             self._insert = insert
             driver: Any = (await conn.get_raw_connection()).driver_connection
-            rows = insert.rows(records)
             if insert.sqlite:
                 # Multi-row VALUES: SQLite binds a chunk's parameters in one call and steps once, so its
                 # worker thread takes the GIL a few times per batch instead of once per row (the
                 # hand-offs, on a gateway pinned to one core, cost more than the inserts).
-                for start in range(0, len(rows), _SQLITE_CHUNK):
-                    chunk = rows[start : start + _SQLITE_CHUNK]
-                    await driver.execute(insert.values_sql(len(chunk)), [v for row in chunk for v in row])
+                for start in range(0, len(records), _SQLITE_CHUNK):
+                    chunk = records[start : start + _SQLITE_CHUNK]
+                    await driver.execute(insert.values_sql(len(chunk)), insert.flat(chunk))
             else:  # asyncpg pipelines an executemany itself
-                await driver.executemany(insert.sql, rows)
+                await driver.executemany(insert.sql, insert.rows(records))
 
     async def totals(self, where: UsageFilter = UsageFilter(), group_by: GroupBy | None = None) -> list[UsageTotal]:
         """Requests, tokens and cost over the matching records, one line per group (ordered by group)."""
@@ -185,6 +184,7 @@ class _CompiledInsert:
         if dialect.name == "sqlite":  # SQLAlchemy's text form of a time, 10 times faster than its own processor
             processors[self._created] = _sqlite_time
         self._convert = tuple((i, process) for i, process in enumerate(processors) if process is not None)
+        self._sqlite_row = _sqlite_row if self.sqlite and order == _SQLITE_ORDER else None
 
     def values_sql(self, count: int) -> str:
         """The statement with `count` rows of `?` placeholders (SQLite's parameter style)."""
@@ -193,6 +193,16 @@ class _CompiledInsert:
             head, _, one = self.sql.partition(" VALUES ")
             sql = self._values_sql[count] = f"{head} VALUES {', '.join([one] * count)}"
         return sql
+
+    def flat(self, records: Sequence[UsageRecord]) -> list[object]:
+        """Every row's parameters in one list, for a multi-row VALUES statement."""
+        if self._sqlite_row is None:
+            return [v for row in self.rows(records) for v in row]
+        params: list[object] = []
+        extend, row = params.extend, self._sqlite_row
+        for record in records:
+            extend(row(record))
+        return params
 
     def rows(self, records: Sequence[UsageRecord]) -> list[list[object]]:
         rows = []
@@ -205,6 +215,26 @@ class _CompiledInsert:
                     row[i] = process(row[i])
             rows.append(row)
         return rows
+
+
+_SQLITE_ORDER = (
+    "created_at", "request_id", "key_id", "model", "provider", "deployment", "prompt_tokens", "completion_tokens",
+    "cached_tokens", "reasoning_tokens", "tokens_estimated", "cost_usd", "latency_ms", "ttft_ms", "status",
+    "streamed", "incomplete", "path",
+)  # fmt: skip
+
+
+def _sqlite_row(record: UsageRecord) -> tuple[object, ...]:
+    """`rows()`'s SQLite row in one step (a row per request: 8 → 2 µs): the same values SQLAlchemy's
+    bind processors give (time as its text, booleans as 0/1, numerics as floats), in `_SQLITE_ORDER`,
+    which `_CompiledInsert` checks against the compiled statement before using this."""
+    (created, request_id, status, latency, path, key_id, model, provider, deployment, prompt, completion,
+     cached, reasoning, estimated, cost, ttft, streamed, incomplete) = record  # fmt: skip
+    return (
+        _sqlite_time(_utc(created)), request_id, key_id, model, provider, deployment, prompt, completion, cached,
+        reasoning, int(estimated), None if cost is None else float(cost), float(latency),
+        None if ttft is None else float(ttft), status, int(streamed), int(incomplete), path,
+    )  # fmt: skip
 
 
 def _processor(kind: TypeEngine[object], dialect: Dialect) -> Callable[[Any], Any] | None:

@@ -1,6 +1,6 @@
 """One try against one upstream: send an UpstreamRequest, get bytes or an open stream, or one of our errors.
 
-Every aiohttp failure is mapped here, once: connection failures → UpstreamUnreachableError (502),
+Every transport failure is mapped here, once: connection failures → UpstreamUnreachableError (502),
 timeouts → UpstreamTimeoutError (504), an upstream error status → the adapter's `map_error`.
 
 `Timeouts` bound one try: `connect`, `first_byte` (request sent → response headers, and for a stream
@@ -11,8 +11,8 @@ between body reads) and `total` (the caller's deadline for an answer, retries in
     >>> stream = await upstream.open_stream(adapter, upstream_request, timeouts)
     >>> async for data in stream: ...
 
-`Upstream` is the seam: `HttpUpstream` (one pooled aiohttp session) here, `LocalEngine` (the keyless
-local model, transport/local.py) beside it.
+`Upstream` is the seam: `HttpUpstream` (one pooled HTTP/1.1 client, transport/http1.py) here,
+`LocalEngine` (the keyless local model, transport/local.py) beside it.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
-
-import aiohttp
 
 from llmrelay.errors import (
     UpstreamError,
@@ -33,6 +31,16 @@ from llmrelay.errors import (
     UpstreamUnreachableError,
 )
 from llmrelay.providers.base import UpstreamRequest
+from llmrelay.transport.http1 import (
+    BadResponse,
+    ConnectFailed,
+    ConnectTimeout,
+    Disconnected,
+    Http1Client,
+    Http1Error,
+    ReadTimeout,
+    Response,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +52,10 @@ class Timeouts:
     read: float = 60.0
     first_byte: float | None = None
     total: float | None = None
-    _client: aiohttp.ClientTimeout = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:  # built once: a request passes it as it is
-        object.__setattr__(
-            self, "_client", aiohttp.ClientTimeout(total=None, connect=self.connect, sock_read=self.read)
-        )
 
     @classmethod
     def from_seconds(cls, seconds: float) -> Timeouts:
         return cls(connect=min(seconds, 10.0), read=seconds, first_byte=seconds, total=seconds)
-
-    def client_timeout(self) -> aiohttp.ClientTimeout:
-        return self._client
 
     @property
     def first(self) -> float:
@@ -95,22 +94,27 @@ class Upstream(Protocol):
 
 
 class HttpUpstream:
-    """An upstream over HTTP through one pooled aiohttp session."""
+    """An upstream over HTTP through one pooled client."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
+    def __init__(self, client: Http1Client) -> None:
+        self.client = client
 
     async def send(self, adapter: ErrorMapper, request: UpstreamRequest, timeouts: Timeouts | None = None) -> bytes:
         """The upstream's body for a 2xx answer; otherwise raises an UpstreamError."""
         timeouts = timeouts or _DEFAULT
         try:
             async with _first_byte_bound(timeouts):
-                resp = await self._request(request, timeouts)
+                resp = await self.client.request(
+                    request.method, request.url, request.headers, request.body,
+                    connect=timeouts.connect, read=timeouts.read,
+                )  # fmt: skip
         except TimeoutError:
             raise _no_first_byte(request, timeouts) from None
+        except Http1Error as exc:
+            raise _map_exception(exc, request) from None
         body = await _body(resp, request)
-        if resp.status >= 400:
-            raise adapter.map_error(resp.status, resp.headers, body)
+        if resp.status >= 300:
+            raise _status_error(adapter, resp, body, request)
         return body
 
     async def open_stream(
@@ -121,43 +125,49 @@ class HttpUpstream:
         timeouts = timeouts or _DEFAULT
         try:
             async with _first_byte_bound(timeouts):
-                resp = await self._request(request, timeouts)
-                if resp.status < 400:
+                resp = await self.client.request(
+                    request.method, request.url, request.headers, request.body,
+                    connect=timeouts.connect, read=timeouts.read,
+                )  # fmt: skip
+                if resp.status < 300:
                     return await HttpStream.primed(resp, request)
         except TimeoutError:
             raise _no_first_byte(request, timeouts) from None
-        raise adapter.map_error(resp.status, resp.headers, await _body(resp, request))
-
-    async def _request(self, request: UpstreamRequest, timeouts: Timeouts) -> aiohttp.ClientResponse:
-        """The response with its headers read; aiohttp's own failures mapped (a first-byte timeout is the caller's)."""
-        try:
-            return await self.session.request(
-                request.method, request.url, headers=request.headers, data=request.body,
-                timeout=timeouts.client_timeout(),
-            )  # fmt: skip
-        except (aiohttp.ClientError, aiohttp.ServerTimeoutError) as exc:
+        except Http1Error as exc:
             raise _map_exception(exc, request) from None
+        raise _status_error(adapter, resp, await _body(resp, request), request)
 
     async def close(self) -> None:
-        await self.session.close()
+        await self.client.close()
 
     def status(self) -> Mapping[str, object]:
         return {}
 
 
-async def _body(resp: aiohttp.ClientResponse, request: UpstreamRequest) -> bytes:
+def _status_error(adapter: ErrorMapper, resp: Response, body: bytes, request: UpstreamRequest) -> UpstreamError:
+    """An error status as the adapter maps it; a redirect (never followed) as a protocol error."""
+    if resp.status < 400:
+        where = resp.headers.get("location", "elsewhere")
+        return UpstreamProtocolError(
+            f"The upstream at {_origin(request.url)} answered {resp.status}, a redirect to {_origin(where)}: "
+            "set the provider's base_url to the address it names."
+        )
+    return adapter.map_error(resp.status, resp.headers, body)
+
+
+async def _body(resp: Response, request: UpstreamRequest) -> bytes:
     """The whole body, its connection back in the pool; a read failure mapped like any other."""
     try:
-        return await resp.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
+        body = await resp.read()
+    except Http1Error as exc:
         raise _map_exception(exc, request) from None
-    finally:
-        resp.release()
+    resp.release()
+    return body
 
 
 def _first_byte_bound(timeouts: Timeouts) -> AbstractAsyncContextManager[object]:
-    """A deadline for the headers and first chunk, only when it is tighter than the idle timeout: aiohttp's
-    `sock_read` (= `read`) already bounds that wait, so the common case costs no extra timer per request."""
+    """A deadline for the headers and first chunk, only when it is tighter than the idle timeout: the
+    client's `read` timeout already bounds that wait, so the common case costs no extra timer per request."""
     if timeouts.first < timeouts.read:
         return asyncio.timeout(timeouts.first)
     return _NO_BOUND
@@ -169,38 +179,30 @@ _NO_BOUND = contextlib.nullcontext()
 class HttpStream:
     """An upstream response whose body is read as it arrives. `abort()` drops the connection at once."""
 
-    __slots__ = ("_first", "_reads", "_response")
+    __slots__ = ("_first", "_response")
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: Response) -> None:
         self._response = response
         self._first: bytes | None = None
-        self._reads: AsyncIterator[bytes] = self._read()
 
     @classmethod
-    async def primed(cls, response: aiohttp.ClientResponse, request: UpstreamRequest) -> HttpStream:
+    async def primed(cls, response: Response, request: UpstreamRequest) -> HttpStream:
         """The stream with its first chunk already read (b"" for an empty body); a failure is raised now,
         before anything reaches the client, so that the try can be retried. Closes the response on failure."""
         stream = cls(response)
-        try:
-            stream._first = await anext(stream._reads, b"")
-        except BaseException:
-            response.close()
-            raise
+        stream._first = await response.chunk()  # the response closes itself when this fails
         return stream
-
-    async def _read(self) -> AsyncIterator[bytes]:
-        try:
-            async for data in self._response.content.iter_any():
-                yield data
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _map_exception(exc, None) from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         first, self._first = self._first, None
         if first:
             yield first
-        async for data in self._reads:
-            yield data
+        response = self._response
+        try:
+            while data := await response.chunk():
+                yield data
+        except Http1Error as exc:
+            raise _map_exception(exc, None) from None
 
     def abort(self) -> None:
         self._response.close()
@@ -215,16 +217,16 @@ def _no_first_byte(request: UpstreamRequest, timeouts: Timeouts) -> UpstreamTime
     )
 
 
-def _map_exception(exc: BaseException, request: UpstreamRequest | None) -> UpstreamError:
+def _map_exception(exc: Http1Error, request: UpstreamRequest | None) -> UpstreamError:
     where = f" at {_origin(request.url)}" if request is not None else ""
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, ReadTimeout | ConnectTimeout):
         return UpstreamTimeoutError(f"The upstream{where} did not answer in time.")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return UpstreamUnreachableError(f"Could not connect to the upstream{where}: {exc.os_error.strerror or exc}.")
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+    if isinstance(exc, ConnectFailed):
+        return UpstreamUnreachableError(f"Could not connect to the upstream{where}: {exc}.")
+    if isinstance(exc, Disconnected):
         return UpstreamProtocolError(f"The upstream{where} closed the connection before the response was complete.")
-    if isinstance(exc, aiohttp.ClientConnectionError):
-        return UpstreamUnreachableError(f"The connection to the upstream{where} failed: {type(exc).__name__}.")
+    if isinstance(exc, BadResponse):
+        return UpstreamProtocolError(f"The upstream{where} sent a response that could not be read: {exc}.")
     return UpstreamProtocolError(f"The upstream{where} sent a response that could not be read: {type(exc).__name__}.")
 
 

@@ -1,6 +1,6 @@
 """One upstream client per provider, opened at start-up and closed at shutdown.
 
-An `http(s)://` base URL gets one pooled aiohttp session; a `local://` base URL gets the in-process
+An `http(s)://` base URL gets one pooled HTTP/1.1 client (transport/http1.py); a `local://` base URL gets the in-process
 local model (transport/local.py), which answers the same requests as an OpenAI-compatible server.
 
     >>> pool = Pool({"up": UpstreamSpec("https://api.openai.com/v1", Timeouts(connect=5, read=60))})
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import aiohttp
-
+from llmrelay import __version__
 from llmrelay.transport.attempt import HttpUpstream, Timeouts, Upstream
+from llmrelay.transport.http1 import Http1Client
 
 LOCAL_SCHEME = "local://"
 __all__ = ["LOCAL_SCHEME", "Pool", "Timeouts", "UpstreamSpec"]
@@ -54,11 +54,6 @@ def _open(spec: UpstreamSpec) -> Upstream:
         from llmrelay.transport.local import LocalEngine
 
         return LocalEngine.from_settings(spec.base_url, spec.local)
-    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
-    session = aiohttp.ClientSession(
-        connector=connector,
-        timeout=spec.timeouts.client_timeout(),
-        # No Accept-Encoding: upstream bytes arrive as they will leave, so they pass through untouched.
-        skip_auto_headers=("Accept-Encoding", "User-Agent"),
-    )
-    return HttpUpstream(session)
+    # Uncompressed: upstream bytes arrive as they will leave, so they pass through untouched.
+    headers = {"Accept": "*/*", "Accept-Encoding": "identity", "User-Agent": f"llmrelay/{__version__}"}
+    return HttpUpstream(Http1Client(headers, keepalive=30.0))
