@@ -26,6 +26,7 @@ closed before the response was complete), `BadResponse` (not HTTP), `ConnectTime
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import ssl
 import time
@@ -51,7 +52,8 @@ class Http1Error(Exception):
 
 class ConnectFailed(Http1Error):
     def __init__(self, error: OSError) -> None:
-        super().__init__(error.strerror or str(error) or type(error).__name__)
+        reason = os.strerror(error.errno) if error.errno else error.strerror or str(error) or type(error).__name__
+        super().__init__(reason)  # "Connection refused", not asyncio's "Connect call failed ('10.0.0.7', 443)"
         self.error = error
 
 
