@@ -252,6 +252,19 @@ def _scan(ready: bytes, record: RequestRecord, kept: _Kept | None) -> None:
 
 
 def _usage_in(ready: bytes) -> Usage | None:
+    """The usage of the last event in `ready` that carries one. That event alone is decoded first (a
+    read often holds a whole short stream, usage in its last event); every event, if that fails."""
+    at = max(ready.rfind(marker) for marker in _USAGE_MARKERS)
+    start = 0
+    for sep in _SEPARATORS:
+        found = ready.rfind(sep, 0, at)
+        if found >= 0:
+            start = max(start, found + len(sep))
+    usage = _usage_of_events(ready[start:])
+    return usage if usage is not None else _usage_of_events(ready)
+
+
+def _usage_of_events(ready: bytes) -> Usage | None:
     decoder = SSEDecoder()
     found: Usage | None = None
     for event in [*decoder.feed(ready), *decoder.close()]:
