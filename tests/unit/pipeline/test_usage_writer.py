@@ -101,3 +101,34 @@ def test_usage_record_from_a_request_record() -> None:
     assert row.tokens_estimated and row.streamed and row.key_id == "key_1" and row.deployment == "up-m"
     assert row.ttft_ms == 250.0 and row.latency_ms >= 500.0
     assert row.created_at <= datetime.now(UTC)
+
+
+class SlowSink(Sink):
+    """A database that takes a while: requests keep finishing (and submitting) during each write."""
+
+    def __init__(self, writer_of: list[UsageWriter]) -> None:
+        super().__init__()
+        self.writer_of = writer_of
+
+    async def insert(self, records: Sequence[UsageRecord]) -> None:
+        if not self.batches:  # three records arrive while the first batch is being written
+            for n in range(100, 103):
+                self.writer_of[0].submit(_row(n))
+                await asyncio.sleep(0)
+        await super().insert(records)
+
+
+async def test_records_that_arrive_during_a_write_wait_for_the_next_batch() -> None:
+    writers: list[UsageWriter] = []
+    sink = SlowSink(writers)
+    writer = UsageWriter(sink, batch_size=5, interval=60)
+    writers.append(writer)
+    await writer.start()
+    for n in range(5):
+        writer.submit(_row(n))
+    await asyncio.wait_for(sink.wrote.wait(), 5)
+    await asyncio.sleep(0.01)  # room for a wrong follow-up write of the 3 newcomers, were there one
+    assert [len(b) for b in sink.batches] == [5], "the newcomers must not be written at once in a batch of their own"
+    assert writer.pending == 3
+    await writer.stop()
+    assert sink.ids == [f"r{n}" for n in (0, 1, 2, 3, 4, 100, 101, 102)]
