@@ -7,7 +7,8 @@ call uses. Here a call is one `write` of a head serialised in one go plus the bo
 (llhttp through httptools, which uvicorn already uses) that hands the body over as it arrives.
 
 What it does: `http` and `https` (the system's default TLS context, SNI, ALPN `http/1.1`); bodies
-framed by Content-Length, chunked or by the end of the connection; keep-alive reuse, with idle
+framed by Content-Length, chunked or by the end of the connection, and inflated if a server
+compresses them with gzip or deflate although every request asks for `identity`; keep-alive reuse, with idle
 connections closed after `keepalive` seconds; a connection whose server hung up while it sat idle
 is retried once on a new one (nothing of the request was answered); reading paused while more than
 `HIGH_WATER` bytes wait for the caller. Redirects are not followed (the caller decides); requests
@@ -30,8 +31,9 @@ import os
 import re
 import ssl
 import time
+import zlib
 from collections.abc import Mapping
-from typing import cast
+from typing import Protocol, cast
 from urllib.parse import quote
 
 import httptools
@@ -89,13 +91,16 @@ class _Origin:
 class Http1Client:
     """Connections to any origin, reused; `headers` go on every request that does not set them itself."""
 
-    def __init__(self, headers: Mapping[str, str] | None = None, *, keepalive: float = 30.0) -> None:
+    def __init__(
+        self, headers: Mapping[str, str] | None = None, *, keepalive: float = 30.0, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """`tls`: the context for https origins (default: the system's trust store, made on first use)."""
         self.keepalive = keepalive
         self._defaults = {name.lower(): value for name, value in (headers or {}).items()}
         self._origins: dict[str, _Origin] = {}
         self._idle: dict[str, list[tuple[_Connection, float]]] = {}
         self._open: set[_Connection] = set()
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
         self._closed = False
 
     async def request(
@@ -219,6 +224,9 @@ class _Connection(asyncio.Protocol):
         self.complete = False
         self.keep_alive = False
         self.framed = False
+        self.encoding = b""
+        self.decoder: _Decoder | None = None
+        """A gzip or deflate body (a server that compresses though asked for identity) is inflated."""
         self.answered = False
         """Some byte of a response arrived on this connection for the current request."""
         self.chunks: list[bytes] = []
@@ -257,6 +265,8 @@ class _Connection(asyncio.Protocol):
         lower = name.lower()
         if lower == b"content-length" or lower == b"transfer-encoding":
             self.framed = True
+        elif lower == b"content-encoding":
+            self.encoding = value.strip().lower()
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
@@ -264,9 +274,17 @@ class _Connection(asyncio.Protocol):
             self.status, self.headers_done = status, True
             if status in (204, 304):
                 self.framed = True
+            if self.encoding not in (b"", b"identity"):
+                self.decoder = _decoder(self.encoding)
+                if self.decoder is None:
+                    self.fail(
+                        BadResponse(f"the upstream sent a body in {self.encoding.decode('latin-1')!r}, asked not to")
+                    )
             self.wake()
 
     def on_body(self, body: bytes) -> None:
+        if self.decoder is not None:
+            body = self.decoder.decompress(body)
         self.chunks.append(body)
         self.buffered += len(body)
         if self.streaming and self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
@@ -278,6 +296,8 @@ class _Connection(asyncio.Protocol):
         if not self.headers_done:  # an informational (1xx) response: the real one follows
             self.raw_headers, self.framed = [], False
             return
+        if self.decoder is not None:
+            self.chunks.append(self.decoder.flush())
         self.complete = True
         self.keep_alive = self.parser.should_keep_alive()  # now: the parser forgets once this returns
         self.wake()
@@ -295,6 +315,8 @@ class _Connection(asyncio.Protocol):
                     transport.write(body)
             while not self.headers_done:
                 await self.wait(read)
+            if self.error is not None:  # refused at the headers (a body encoding it cannot read)
+                raise self.error
         except BaseException:
             self.abort()
             raise
@@ -345,6 +367,19 @@ class _Connection(asyncio.Protocol):
         self.client._forget(self)
         if self.transport is not None:
             self.transport.abort()
+
+
+class _Decoder(Protocol):
+    def decompress(self, data: bytes) -> bytes: ...
+    def flush(self) -> bytes: ...
+
+
+def _decoder(encoding: bytes) -> _Decoder | None:
+    if encoding in (b"gzip", b"x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == b"deflate":
+        return zlib.decompressobj()
+    return None
 
 
 def _expire(waiter: asyncio.Future[None], read: float) -> None:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import socket
+import ssl
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import trustme
 
 from llmrelay.errors import UpstreamProtocolError, UpstreamStatusError
 from llmrelay.providers.base import UpstreamRequest
@@ -290,3 +294,64 @@ async def test_error_headers_outlive_the_connection_going_back_to_the_pool() -> 
             await upstream.send(OpenAIChat(), request, Timeouts())
         assert caught.value.status_code == 429 and caught.value.headers == {"Retry-After": "7"}
     await upstream.close()
+
+
+async def test_https_with_a_certificate_the_client_trusts() -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(head), head))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    client = Http1Client(tls=client_tls)
+    try:
+        response = await client.request("GET", f"https://127.0.0.1:{port}/v1/models", {}, b"", connect=5, read=5)
+        assert response.status == 200
+        assert (await response.read()).startswith(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:")
+        response.release()
+        untrusting = Http1Client(tls=ssl.create_default_context())  # the system's store: not our CA
+        with pytest.raises(ConnectFailed):
+            await untrusting.request("GET", f"https://127.0.0.1:{port}/", {}, b"", connect=5, read=5)
+        await untrusting.close()
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compressed_body_is_inflated(encoding: str) -> None:
+    packed = gzip.compress(b'{"ok": true}') if encoding == "gzip" else zlib.compress(b'{"ok": true}')
+
+    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await s.head(reader)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n" % (encoding.encode(), len(packed))
+        )
+        writer.write(packed)
+
+    client = Http1Client({"Accept-Encoding": "identity"})
+    async with scripted(handler) as server:
+        assert await call(client, server.port) == (200, b'{"ok": true}')
+        assert b"accept-encoding: identity" in server.heads[0]
+    await client.close()
+
+
+async def test_a_body_in_an_encoding_it_cannot_read_is_refused() -> None:
+    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await s.head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nxyz")
+
+    client = Http1Client()
+    async with scripted(handler) as server:
+        with pytest.raises(BadResponse, match="'br'"):
+            await call(client, server.port)
+    await client.close()
