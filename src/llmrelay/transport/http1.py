@@ -229,6 +229,8 @@ class _Connection(asyncio.Protocol):
         """A gzip or deflate body (a server that compresses though asked for identity) is inflated."""
         self.answered = False
         """Some byte of a response arrived on this connection for the current request."""
+        self.busy = False
+        """A request went out on it and its response is not over yet."""
         self.chunks: list[bytes] = []
         self.buffered = 0
         self.paused = False
@@ -242,10 +244,16 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
 
     def data_received(self, data: bytes) -> None:
+        if not self.busy:  # bytes nobody asked for (an idle connection): the server is not speaking HTTP/1.1
+            self.abort()
+            return
         self.answered = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
+            if isinstance(exc.__cause__ or exc.__context__, _Unasked):  # the answer in hand stands
+                self.keep_alive = False
+                return
             self.fail(BadResponse(f"the upstream's response is not HTTP/1.1: {exc}"))
             self.abort()
 
@@ -260,6 +268,10 @@ class _Connection(asyncio.Protocol):
                 self.fail(Disconnected("the upstream closed the connection before the response was complete"))
 
     # httptools
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second response to one request: stop reading, retire the connection
+            raise _Unasked
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self.raw_headers.append((name, value))
         lower = name.lower()
@@ -306,6 +318,7 @@ class _Connection(asyncio.Protocol):
     async def exchange(self, head: bytes, body: bytes, read: float) -> Response:
         transport = self.transport
         assert transport is not None
+        self.busy = True
         try:
             if body and len(body) < 65536:
                 transport.write(head + body)
@@ -367,6 +380,10 @@ class _Connection(asyncio.Protocol):
         self.client._forget(self)
         if self.transport is not None:
             self.transport.abort()
+
+
+class _Unasked(Exception):
+    pass
 
 
 class _Decoder(Protocol):

@@ -355,3 +355,27 @@ async def test_a_body_in_an_encoding_it_cannot_read_is_refused() -> None:
         with pytest.raises(BadResponse, match="'br'"):
             await call(client, server.port)
     await client.close()
+
+
+async def test_bytes_on_an_idle_connection_retire_it() -> None:
+    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await s.head(reader):
+            writer.write(OK + b"HTTP/1.1 500 Unasked\r\nContent-Length: 0\r\n\r\n")  # a second, unasked answer
+
+    client = Http1Client()
+    async with scripted(handler) as server:
+        assert await call(client, server.port) == (200, b"ok")
+        assert await call(client, server.port) == (200, b"ok")  # not the unasked 500
+    await client.close()
+
+
+async def test_a_corrupt_compressed_body_is_a_bad_response_not_a_hang() -> None:
+    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await s.head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnot gzip")
+
+    client = Http1Client()
+    async with scripted(handler) as server:
+        with pytest.raises(BadResponse):
+            await call(client, server.port)
+    await client.close()
