@@ -88,6 +88,23 @@ async def scripted(
         await server.wait_closed()
 
 
+@pytest.fixture
+async def client() -> AsyncIterator[Http1Client]:
+    http = Http1Client()
+    yield http
+    await http.close()
+
+
+def answering(raw: bytes) -> Callable[[Scripted, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """A handler that reads one request and writes `raw` back."""
+
+    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await s.head(reader)
+        writer.write(raw)
+
+    return handler
+
+
 async def call(client: Http1Client, port: int, path: str = "/v1/x", **headers: str) -> tuple[int, bytes]:
     response = await client.request("POST", f"http://127.0.0.1:{port}{path}", headers, b"{}", connect=5, read=5)
     body = await response.read()
@@ -109,7 +126,7 @@ async def test_keep_alive_reuses_one_connection() -> None:
     await client.close()
 
 
-async def test_chunked_body_arrives_as_sent_and_whole() -> None:
+async def test_chunked_body_arrives_as_sent_and_whole(client: Http1Client) -> None:
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await s.head(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
@@ -117,7 +134,6 @@ async def test_chunked_body_arrives_as_sent_and_whole() -> None:
         await asyncio.sleep(0.01)  # a second read on the client's side, not a synchronisation
         writer.write(b"6\r\n world\r\n0\r\n\r\n")
 
-    client = Http1Client()
     async with scripted(handler) as server:
         response = await client.request("GET", f"http://127.0.0.1:{server.port}/", {}, b"", connect=5, read=5)
         parts = []
@@ -126,37 +142,32 @@ async def test_chunked_body_arrives_as_sent_and_whole() -> None:
         response.release()
         assert b"".join(parts) == b"hello world"
         assert b"Content-Length" not in server.heads[0]  # a GET without a body says nothing of one
-    await client.close()
 
 
-async def test_a_body_ended_by_the_connection_is_whole_and_the_connection_not_reused() -> None:
+async def test_a_body_ended_by_the_connection_is_whole_and_the_connection_not_reused(client: Http1Client) -> None:
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await s.head(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end")
 
-    client = Http1Client()
     async with scripted(handler) as server:
         assert await call(client, server.port) == (200, b"until the end")
         assert await call(client, server.port) == (200, b"until the end")
         assert server.connections == 2
-    await client.close()
 
 
-async def test_an_informational_response_is_skipped() -> None:
+async def test_an_informational_response_is_skipped(client: Http1Client) -> None:
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await s.head(reader)
         writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + OK)
 
-    client = Http1Client()
     async with scripted(handler) as server:
         response = await client.request("GET", f"http://127.0.0.1:{server.port}/", {}, b"", connect=5, read=5)
         assert response.status == 200 and "link" not in response.headers
         assert await response.read() == b"ok"
         response.release()
-    await client.close()
 
 
-async def test_a_server_that_closes_an_idle_connection_costs_one_silent_retry() -> None:
+async def test_a_server_that_closes_an_idle_connection_costs_one_silent_retry(client: Http1Client) -> None:
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if s.connections == 1:  # answers once, then hangs up on the next request without a word
             await s.head(reader)
@@ -166,79 +177,47 @@ async def test_a_server_that_closes_an_idle_connection_costs_one_silent_retry() 
         while await s.head(reader):
             writer.write(OK)
 
-    client = Http1Client()
     async with scripted(handler) as server:
         assert await call(client, server.port) == (200, b"ok")
         assert await call(client, server.port) == (200, b"ok")
         assert server.connections == 2
-    await client.close()
 
 
-async def test_a_response_cut_short_is_a_disconnect() -> None:
-    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await s.head(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
-
-    client = Http1Client()
-    async with scripted(handler) as server:
-        with pytest.raises(Disconnected):
-            await call(client, server.port)
-    await client.close()
-
-
-async def test_silence_is_a_read_timeout() -> None:
+async def test_silence_is_a_read_timeout(client: Http1Client) -> None:
     release = asyncio.Event()
 
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await s.head(reader)
         await release.wait()
 
-    client = Http1Client()
     async with scripted(handler) as server:
         with pytest.raises(ReadTimeout):
             await client.request("GET", f"http://127.0.0.1:{server.port}/", {}, b"", connect=5, read=0.05)
         release.set()
-    await client.close()
 
 
-async def test_a_refused_connection_names_the_reason() -> None:
+async def test_a_refused_connection_names_the_reason(client: Http1Client) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = Http1Client()
     with pytest.raises(ConnectFailed, match="refused"):
         await call(client, port)
-    await client.close()
 
 
-async def test_garbage_is_a_bad_response() -> None:
-    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await s.head(reader)
-        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
-
-    client = Http1Client()
-    async with scripted(handler) as server:
-        with pytest.raises(BadResponse):
-            await call(client, server.port)
-    await client.close()
-
-
-async def test_line_breaks_in_headers_are_refused_and_unsafe_paths_encoded() -> None:
+async def test_line_breaks_in_headers_are_refused_and_unsafe_paths_encoded(client: Http1Client) -> None:
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while await s.head(reader):
             writer.write(OK)
 
-    client = Http1Client()
     async with scripted(handler) as server:
         with pytest.raises(BadResponse, match="not a valid HTTP header"):
             await call(client, server.port, authorization="Bearer x\r\nX-Injected: 1")
         await call(client, server.port, path="/v1/models/my model\r\nX: y:generate")
         assert server.heads[0].startswith(b"POST /v1/models/my%20model%0D%0AX:%20y:generate HTTP/1.1\r\n")
         assert len(server.heads) == 1  # nothing of the refused request reached the server
-    await client.close()
 
 
-async def test_a_stream_nobody_reads_stops_being_read_past_the_high_water_mark() -> None:
+async def test_a_stream_nobody_reads_stops_being_read_past_the_high_water_mark(client: Http1Client) -> None:
     total = HIGH_WATER * 4
 
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -248,7 +227,6 @@ async def test_a_stream_nobody_reads_stops_being_read_past_the_high_water_mark()
             writer.write(b"x" * 65536)
             await writer.drain()  # blocks once the client stops reading: flow control works end to end
 
-    client = Http1Client()
     async with scripted(handler) as server:
         response = await client.request("GET", f"http://127.0.0.1:{server.port}/", {}, b"", connect=5, read=5)
         received = len(await response.chunk())
@@ -260,7 +238,6 @@ async def test_a_stream_nobody_reads_stops_being_read_past_the_high_water_mark()
             received += len(part)
         response.release()
         assert received == total
-    await client.close()
 
 
 async def test_a_redirect_is_reported_not_followed() -> None:
@@ -345,37 +322,33 @@ async def test_a_compressed_body_is_inflated(encoding: str) -> None:
     await client.close()
 
 
-async def test_a_body_in_an_encoding_it_cannot_read_is_refused() -> None:
-    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await s.head(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nxyz")
-
-    client = Http1Client()
-    async with scripted(handler) as server:
-        with pytest.raises(BadResponse, match="'br'"):
-            await call(client, server.port)
-    await client.close()
-
-
-async def test_bytes_on_an_idle_connection_retire_it() -> None:
+async def test_bytes_on_an_idle_connection_retire_it(client: Http1Client) -> None:
     async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while await s.head(reader):
             writer.write(OK + b"HTTP/1.1 500 Unasked\r\nContent-Length: 0\r\n\r\n")  # a second, unasked answer
 
-    client = Http1Client()
     async with scripted(handler) as server:
         assert await call(client, server.port) == (200, b"ok")
         assert await call(client, server.port) == (200, b"ok")  # not the unasked 500
-    await client.close()
 
 
-async def test_a_corrupt_compressed_body_is_a_bad_response_not_a_hang() -> None:
-    async def handler(s: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await s.head(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnot gzip")
-
-    client = Http1Client()
-    async with scripted(handler) as server:
-        with pytest.raises(BadResponse):
+@pytest.mark.parametrize(
+    ("answer", "error", "match"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", Disconnected, "before the response was complete"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", BadResponse, "not HTTP/1.1"),
+        (b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nxyz", BadResponse, "'br'"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnot gzip",
+            BadResponse,
+            "not HTTP/1.1",
+        ),
+    ],
+    ids=["cut-short", "not-http", "unreadable-encoding", "corrupt-gzip"],
+)
+async def test_a_broken_answer_is_an_error_not_a_hang(
+    client: Http1Client, answer: bytes, error: type[Exception], match: str
+) -> None:
+    async with scripted(answering(answer)) as server:
+        with pytest.raises(error, match=match):
             await call(client, server.port)
-    await client.close()
