@@ -27,6 +27,7 @@ closed before the response was complete), `BadResponse` (not HTTP), `ConnectTime
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import ssl
@@ -75,6 +76,15 @@ class BadResponse(Http1Error):
     pass
 
 
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """The system's trust store, verified, ALPN `http/1.1`: loaded once per process (it reads the CA
+    files, tens of milliseconds: `Pool.open` asks for it at start-up when a provider uses https)."""
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
 class _Origin:
     __slots__ = ("host", "key", "port", "prefix", "server_hostname", "ssl")
 
@@ -94,7 +104,7 @@ class Http1Client:
     def __init__(
         self, headers: Mapping[str, str] | None = None, *, keepalive: float = 30.0, tls: ssl.SSLContext | None = None
     ) -> None:
-        """`tls`: the context for https origins (default: the system's trust store, made on first use)."""
+        """`tls`: the context for https origins (default: `default_tls()`)."""
         self.keepalive = keepalive
         self._defaults = {name.lower(): value for name, value in (headers or {}).items()}
         self._origins: dict[str, _Origin] = {}
@@ -136,8 +146,7 @@ class Http1Client:
         origin = self._origins.get(key)
         if origin is None:
             if scheme == "https" and self._tls is None:
-                self._tls = ssl.create_default_context()
-                self._tls.set_alpn_protocols(["http/1.1"])
+                self._tls = default_tls()
             origin = self._origins[key] = _Origin(key, scheme, netloc, self._tls)
         return origin, slash + path if slash else "/"
 

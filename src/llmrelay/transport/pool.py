@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from llmrelay import __version__
 from llmrelay.transport.attempt import HttpUpstream, Timeouts, Upstream
-from llmrelay.transport.http1 import Http1Client
+from llmrelay.transport.http1 import Http1Client, default_tls
 
 LOCAL_SCHEME = "local://"
 __all__ = ["LOCAL_SCHEME", "Pool", "Timeouts", "UpstreamSpec"]
@@ -56,4 +56,5 @@ def _open(spec: UpstreamSpec) -> Upstream:
         return LocalEngine.from_settings(spec.base_url, spec.local)
     # Uncompressed: upstream bytes arrive as they will leave, so they pass through untouched.
     headers = {"Accept": "*/*", "Accept-Encoding": "identity", "User-Agent": f"llmrelay/{__version__}"}
-    return HttpUpstream(Http1Client(headers, keepalive=30.0))
+    tls = default_tls() if spec.base_url.startswith("https://") else None  # now, not on a first request
+    return HttpUpstream(Http1Client(headers, keepalive=30.0, tls=tls))
