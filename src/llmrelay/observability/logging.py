@@ -70,17 +70,34 @@ def hot_info(event: str, fields: dict[str, Any]) -> None:
         loop.call_later(HOT_FLUSH_SECONDS, flush_hot)
 
 
+ATOMIC_WRITE = 4096
+"""PIPE_BUF on Linux: a write to a pipe up to this size is never interleaved with another process's
+(`--workers N` share stdout), so a batch goes out in writes of whole lines up to this size."""
+
+
 def flush_hot() -> None:
     """Write the access lines that are waiting (at shutdown, and before any other log line)."""
     _Hot.timer_loop = None
     pending, out = _Hot.pending, _Hot.out
     if not pending:
         return
-    lines = b"\n".join(pending) + b"\n"
-    pending.clear()
-    if out is not None:
-        out.write(lines)
-        out.flush()
+    lines, _Hot.pending = pending, []
+    if out is None:
+        return
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > ATOMIC_WRITE:
+            _write(out, chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    _write(out, chunk)
+
+
+def _write(out: BinaryIO, lines: list[bytes]) -> None:
+    out.write(b"\n".join(lines) + b"\n")
+    out.flush()  # one write system call per chunk
 
 
 def configure(level: str) -> None:

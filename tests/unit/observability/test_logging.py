@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import orjson
 import pytest
 
-from llmrelay.observability.logging import HOT_FLUSH_SECONDS, configure, flush_hot, get_logger, hot_info
+from llmrelay.observability import logging as log_module
+from llmrelay.observability.logging import (
+    ATOMIC_WRITE,
+    HOT_FLUSH_SECONDS,
+    configure,
+    flush_hot,
+    get_logger,
+    hot_info,
+)
 
 
 def test_hot_info_writes_what_structlog_would(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
@@ -62,3 +71,23 @@ def test_a_waiting_line_is_written_by_the_loops_timer(capsysbinary: pytest.Captu
         with capsysbinary.disabled():
             configure("ERROR")
     assert [orjson.loads(line)["n"] for line in out.splitlines()] == [1]
+
+
+def test_a_batch_goes_out_in_whole_lines_of_at_most_one_atomic_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--workers N` share stdout: a write of at most PIPE_BUF bytes is never interleaved with another's."""
+    writes: list[bytes] = []
+
+    class Out(io.BytesIO):
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            writes.append(bytes(data))
+            return len(data)
+
+    async def serve() -> None:
+        for n in range(100):
+            hot_info("request", {"n": n, "pad": "x" * 200})
+        flush_hot()
+
+    monkeypatch.setattr(log_module._Hot, "out", Out())
+    asyncio.run(serve())
+    assert len(writes) > 1 and all(len(w) <= ATOMIC_WRITE and w.endswith(b"\n") for w in writes)
+    assert [orjson.loads(line)["n"] for line in b"".join(writes).splitlines()] == list(range(100))
