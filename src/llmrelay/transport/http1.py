@@ -223,6 +223,11 @@ class _Connection(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
+        # As lenient with servers as aiohttp's response parser is outside its debug mode: a header
+        # value with an odd character, a bare LF, spaces after a chunk size.
+        self.parser.set_dangerous_leniencies(
+            lenient_headers=True, lenient_optional_cr_before_lf=True, lenient_spaces_after_chunk_size=True
+        )
         self.closed = False
         self.reset()
 

@@ -352,3 +352,9 @@ async def test_a_broken_answer_is_an_error_not_a_hang(
     async with scripted(answering(answer)) as server:
         with pytest.raises(error, match=match):
             await call(client, server.port)
+
+
+async def test_sloppy_servers_are_read_as_aiohttp_read_them(client: Http1Client) -> None:
+    sloppy = b"HTTP/1.1 200 OK\nX-Odd: caf\xe9\x01\nTransfer-Encoding: chunked\n\n2  \r\nok\r\n0\r\n\r\n"
+    async with scripted(answering(sloppy)) as server:
+        assert await call(client, server.port) == (200, b"ok")
