@@ -53,16 +53,13 @@ def serve(
     import uvicorn
 
     from llmrelay.app import create_app, tune_gc
-    from llmrelay.observability.logging import configure, get_logger
+    from llmrelay.observability.logging import configure
 
     loaded = _load_checked(config)
     configure(loaded.log_level)
     bind_host = host or loaded.server.host
     bind_port = loaded.server.port if port is None else port
-    open_mode = loaded.auth.master_key is None or not loaded.auth.master_key.get_secret_value()
-    if open_mode and not _is_loopback(bind_host):
-        hint = "no master key is set and the bind address is not loopback: anyone who can reach it may call it"
-        get_logger().warning("open_mode_exposed", host=bind_host, hint=hint)
+    warn_if_exposed(loaded, bind_host)
     options: dict[str, object] = {
         "host": bind_host,
         "port": bind_port,
@@ -151,6 +148,16 @@ def _exit_cleanly_on_sigterm() -> None:
     in place before it started: the default one would end the process with -SIGTERM. A SIGTERM is
     the normal way to stop a server, and a drained one exits 0."""
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+
+
+def warn_if_exposed(config: Config, host: str) -> None:
+    """Open mode (no master key) bound to an address others can reach is logged as a warning."""
+    from llmrelay.observability.logging import get_logger
+
+    open_mode = config.auth.master_key is None or not config.auth.master_key.get_secret_value()
+    if open_mode and not _is_loopback(host):
+        hint = "no master key is set and the bind address is not loopback: anyone who can reach it may call it"
+        get_logger().warning("open_mode_exposed", host=host, hint=hint)
 
 
 def _is_loopback(host: str) -> bool:
