@@ -172,6 +172,20 @@ async def principal_of(request: Request, permission: Permission = "read") -> Pri
     return principal
 
 
+async def caller(
+    gateway: Gateway, authorization: str | None, record: RequestRecord | None, permission: Permission
+) -> Principal:
+    """Who calls an inference route: an unknown token is refused unless a passthrough provider may take
+    it; a virtual key needs `permission` (403). Recorded against its key even when refused later."""
+    principal = await gateway.auth.authenticate(authorization)
+    if record is not None:
+        record.key_id = principal.key_id
+    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
+    if principal.key is not None:
+        Authenticator.require(principal, permission)
+    return principal
+
+
 async def admit(
     gateway: Gateway,
     authorization: str | None,
@@ -182,25 +196,20 @@ async def admit(
     """Authenticate, then parse the body: an unknown token gets 401 before any detail of a bad body.
     A virtual key needs 'read-write' (403) and budget left (429 insufficient_quota). Then the rate
     limits (429 with retry-after); the admitted request's place in its window goes on `record`."""
-    principal = await gateway.auth.authenticate(authorization)
-    if record is not None:
-        record.key_id = principal.key_id  # a request refused below is still recorded against its key
-    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
-    if principal.key is not None:
-        Authenticator.require(principal, "read-write")
-        if gateway.budgets is not None:
-            try:
-                await gateway.budgets.check(principal)
-            except InsufficientQuotaError:
-                gateway.metrics.inc_rate_limited("budget")  # before parsing: no model to name yet
-                raise
+    principal = await caller(gateway, authorization, record, "read-write")
+    if principal.key is not None and gateway.budgets is not None:
+        try:
+            await gateway.budgets.check(principal)
+        except InsufficientQuotaError:
+            gateway.metrics.inc_rate_limited("budget")  # before parsing: no model to name yet
+            raise
     req = gateway.auth.parse_for(principal, parse, body)
     limits = gateway.limits
-    if limits is not None and record is not None and limits.quota(principal, record.client) is not None:
-        default_max_tokens = gateway.config.limits.default_max_tokens
-        estimate = functools.partial(reservation, req, default_max_tokens)
+    # Most callers have no limit: then nothing below runs (no estimate, no coroutine).
+    if limits is not None and record is not None and (quota := limits.quota(principal, record.client)) is not None:
+        estimate = functools.partial(reservation, req, gateway.config.limits.default_max_tokens)
         try:
-            record.limits = await limits.admit(principal, record.client, estimate)
+            record.limits = await limits.admit(principal, record.client, estimate, quota)
         except (LimitRefusal, LimitsUnavailableError) as exc:
             model = getattr(req, "model", None)
             limit = exc.limit if isinstance(exc, LimitRefusal) else "unavailable"

@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from llmrelay.errors import RelayError
+from llmrelay.schemas.stream import named_event
 
 ERROR_TYPES = frozenset(
     {
@@ -62,9 +61,8 @@ def error_body(error: RelayError, request_id: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": error.message}, "request_id": request_id}
 
 
-def event(name: str, payload: object) -> bytes:
-    """One event framed as the Messages API frames it: `event: <name>`, then `data: <json>`."""
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+event = named_event
+"""One event framed as the Messages API frames it: `event: <name>`, then `data: <json>`."""
 
 
 def error_event(error: Mapping[str, Any]) -> bytes:

@@ -25,10 +25,9 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
 from llmrelay.dialects.responses import JSON, ItemIds, ResponsesRequest
 from llmrelay.schemas.chat import Usage
+from llmrelay.schemas.stream import named_event
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 _ECHOED_OR_NULL = ("max_output_tokens", "max_tool_calls", "previous_response_id", "safety_identifier")
@@ -204,4 +203,4 @@ def chat_usage(usage: object) -> Usage | None:
 
 def encode_event(event: Mapping[str, Any]) -> bytes:
     """One stream event in OpenAI's framing: an `event:` line naming its type, then its `data:`."""
-    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+    return named_event(str(event["type"]), event)

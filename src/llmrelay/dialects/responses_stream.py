@@ -196,8 +196,3 @@ class ResponsesStream:
         self.response = failed(self._shell, self._output, error)
         events.append(self._event("response.failed", response=copy.deepcopy(self.response)))
         return events
-
-    @property
-    def usage(self) -> Mapping[str, Any] | None:
-        """The chat usage the stream carried (its last chunk, with `stream_options.include_usage`)."""
-        return self._usage

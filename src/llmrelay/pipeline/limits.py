@@ -116,12 +116,15 @@ class Limiter:
             return None
         return Quota(subject, rpm or 0, tpm or 0) if rpm or tpm else None
 
-    async def admit(self, principal: Principal, client: str | None, estimate: Estimate) -> Lease | None:
+    async def admit(
+        self, principal: Principal, client: str | None, estimate: Estimate, quota: Quota | None = None
+    ) -> Lease | None:
         """Admit one request or raise RateLimitError (429) / LimitsUnavailableError (503, fail-closed).
 
         `estimate` gives (prompt tokens, completion allowance); it is called only under a TPM limit.
+        `quota`: `self.quota(principal, client)` when the caller has it already.
         """
-        quota = self.quota(principal, client)
+        quota = quota or self.quota(principal, client)
         if quota is None:
             return None
         reserve = _reserve(estimate, quota.tpm) if quota.tpm else 0

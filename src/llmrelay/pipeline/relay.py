@@ -122,10 +122,10 @@ class Relay:
         require_capability(plan.first.spec.completions or plan.first.spec.chat, plan.first, "completions")
 
         async def attempt(deployment: Deployment) -> JSONResult | StreamResult:
-            target = self.target_of(ctx, deployment)
             if deployment.spec.completions is None:
                 require_capability(deployment.spec.chat, deployment, "completions")
                 return await self._completions_via_chat(ctx, req, deployment)
+            target = self.target_of(ctx, deployment)
             adapter = require_capability(deployment.spec.completions, deployment, "completions")
             count = functools.partial(estimate_completion_usage, req, target.model)
             request = adapter.build_request(req, target)
@@ -149,15 +149,14 @@ class Relay:
             result = await self._chat(ctx, chat_request(prompts[0]), deployment)
             assert isinstance(result, StreamResult)
             return StreamResult(completion_frames(result.frames, via_chat.ChunkConverter(body, prompts[0])))
-        completions, usages = [], []
+        completions = []
         n = int(body.get("n") or 1)
         for i, prompt in enumerate(prompts):  # one after another: each is one more request upstream
             reply = await self._chat(ctx, chat_request(prompt), deployment)
             assert isinstance(reply, JSONResult)
             completions.append(via_chat.completion_of(orjson.loads(reply.body), body, prompt, first_index=i * n))
-            usages.append(ctx.record.usage)
         completion = via_chat.merged(completions)
-        if len(usages) > 1 and "usage" in completion:
+        if len(prompts) > 1 and "usage" in completion:  # the summed usage replaces the last call's
             ctx.record.usage = cast(Usage, completion["usage"])
         return JSONResult(orjson.dumps(completion))
 

@@ -36,7 +36,7 @@ from llmrelay.dialects.responses_reply import chat_usage, encode_event, from_com
 from llmrelay.dialects.responses_stream import ResponsesStream
 from llmrelay.errors import InvalidRequestError, NotFoundError, UpstreamError
 from llmrelay.observability.logging import get_logger
-from llmrelay.pipeline.context import RequestContext, RequestRecord
+from llmrelay.pipeline.context import RequestContext
 from llmrelay.pipeline.relay import JSONResult, Relay, StreamResult, json_object
 from llmrelay.pipeline.routing import Deployment, Plan
 from llmrelay.pipeline.stream import EventChunks, close_frames
@@ -233,7 +233,7 @@ class Responses:
                         return
                     if isinstance(chunk, dict) and (events := stream.feed(chunk)):
                         yield _encode(events)
-            events = stream.finish(int(time.time()), _usage(ctx.record))
+            events = stream.finish(int(time.time()), ctx.record.usage)
             await self._keep(ctx, req, conversation, stream.response)
             yield _encode(events)
         finally:  # a client that leaves closes the chat stream, and so the upstream request, at once
@@ -348,11 +348,6 @@ def _unknown_previous(response_id: str) -> InvalidRequestError:
 
 def _encode(events: Sequence[Mapping[str, Any]]) -> bytes:
     return b"".join(encode_event(event) for event in events)
-
-
-def _usage(record: RequestRecord) -> Mapping[str, Any] | None:
-    usage = record.usage
-    return dict(usage) if usage is not None else None
 
 
 __all__ = ["Responses", "has_responses_api", "item_list"]

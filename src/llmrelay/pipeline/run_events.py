@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
+from llmrelay.schemas.stream import named_event
 
 ENDS_STREAM = frozenset(
     {
@@ -36,8 +36,7 @@ DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
 Event = tuple[str, Any]
 
 
-def frame(event: str, data: object) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+frame = named_event
 
 
 class Subscription:

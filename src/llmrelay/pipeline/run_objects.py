@@ -17,7 +17,6 @@ from llmrelay.errors import InvalidRequestError, RateLimitError, RelayError
 from llmrelay.storage.assistants import JSONObject
 
 _ALPHABET = string.ascii_letters + string.digits
-TERMINAL_RUN = ("completed", "failed", "cancelled", "expired", "incomplete")
 
 
 def new_id(prefix: str) -> str:

@@ -27,9 +27,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable
 from decimal import Decimal
-from typing import Any
 
 import orjson
 
@@ -47,7 +46,7 @@ from llmrelay.pipeline.usage import UsageWriter, usage_record
 from llmrelay.schemas.chat import ChatRequest
 from llmrelay.storage.assistants import RUNS, STEPS, JSONObject
 from llmrelay.storage.keys import STORAGE_ERRORS, KeyStore
-from llmrelay.storage.threads import ThreadStore
+from llmrelay.storage.threads import ACTIVE_RUN, ThreadStore
 from llmrelay.transport.sse import SSEDecoder
 
 CANCELLABLE = ("queued", "in_progress", "requires_action")
@@ -280,7 +279,7 @@ class Runner:
     async def _cancelled_now(self, row: JSONObject) -> None:
         await abort_open(self.store, self.events, row, "cancelled", None)
         changes = {"status": "cancelled", "cancelled_at": now(), "required_action": None}
-        done = await self.store.update(RUNS, row["id"], changes, only_if={"status": ["cancelling", *CANCELLABLE]})
+        done = await self.store.update(RUNS, row["id"], changes, only_if={"status": ACTIVE_RUN})
         if done is not None:
             self.events.publish(row["id"], "thread.run.cancelled", done)
 
@@ -299,11 +298,9 @@ class Runner:
 
 
 async def _chunks(result: JSONResult | StreamResult) -> AsyncGenerator[JSONObject, None]:
-    """The model's answer as chat.completion.chunk objects (a non-stream answer as one chunk);
-    an error event in the stream raises it."""
-    if isinstance(result, JSONResult):
-        yield _as_chunk(orjson.loads(result.body))
-        return
+    """The model's streamed answer (`chat_body` always asks for a stream) as chat.completion.chunk
+    objects; an error event in the stream raises it."""
+    assert isinstance(result, StreamResult)
     decoder, frames = SSEDecoder(), result.frames
     try:
         async for frame in frames:
@@ -316,15 +313,6 @@ async def _chunks(result: JSONResult | StreamResult) -> AsyncGenerator[JSONObjec
                 yield chunk
     finally:
         await close_frames(frames)  # a cancelled run closes the stream, which aborts the upstream request
-
-
-def _as_chunk(completion: JSONObject) -> JSONObject:
-    choice: JSONObject = (completion.get("choices") or [{}])[0]
-    message: JSONObject = choice.get("message") or {}
-    calls: Iterable[Any] = message.get("tool_calls") or ()
-    delta = {"content": message.get("content"), "tool_calls": [{**c, "index": i} for i, c in enumerate(calls)]}
-    return {"choices": [{"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason")}],
-            "usage": completion.get("usage")}  # fmt: skip
 
 
 def _with_output(call: JSONObject, given: dict[str, str]) -> JSONObject:

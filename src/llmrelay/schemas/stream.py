@@ -19,6 +19,12 @@ def encode_event(obj: object) -> bytes:
     return b"data: " + orjson.dumps(obj) + b"\n\n"
 
 
+def named_event(name: str, data: object) -> bytes:
+    """An event with an `event:` line naming it (Anthropic's Messages, OpenAI's Responses and Assistants
+    streams), then its `data:`."""
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
 class Framing:
     """OpenAI's stream rules (reference §0.1): `usage: null` per chunk and a usage chunk, if asked; [DONE]."""
 

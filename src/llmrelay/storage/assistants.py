@@ -188,9 +188,8 @@ class AssistantStore:
 
     async def insert(self, kind: Kind, values: Mapping[str, Any], key_id: str | None) -> JSONObject:
         async with self.engine.begin() as conn:
-            result = await conn.execute(kind.table.insert().values(**values, key_id=key_id))
-            seq = result.inserted_primary_key[0] if result.inserted_primary_key else None
-        return kind.render({**values, "seq": seq})
+            await conn.execute(kind.table.insert().values(**values, key_id=key_id))
+        return kind.render(values)
 
     async def row(self, kind: Kind, object_id: str, key_id: str | None, **where: str) -> JSONObject | None:
         """The row, internal columns included, if `key_id` owns it."""

@@ -113,13 +113,11 @@ class S3Blobs:
                 if part:
                     await upload.send(bytes(part))
                 await upload.complete()
-        except _FAILURES as exc:
+        except BaseException as exc:  # S3's failure, or the chunks' own (size limit, client gone): nothing may stay
             if upload is not None:
                 await upload.abort()
-            raise _store_error("upload", exc) from None
-        except BaseException:  # the chunks' own failure (size limit, client gone): nothing may stay
-            if upload is not None:
-                await upload.abort()
+            if isinstance(exc, _FAILURES):
+                raise _store_error("upload", exc) from None
             raise
         return size
 

@@ -35,6 +35,7 @@ from llmrelay.errors import RequestTooLargeError, StorageUnavailableError
 from llmrelay.observability.logging import get_logger
 from llmrelay.storage.blobs import BlobMissing, BlobStore, BlobStoreError, LocalBlobs
 from llmrelay.storage.tables import metadata
+from llmrelay.storage.usage import utc
 
 Order = Literal["asc", "desc"]
 DEFAULT_DIR = "llmrelay-files"
@@ -120,7 +121,7 @@ class FileStore:
         now = self._clock()
         file_id = new_file_id(now)
         try:
-            size = await self.blobs.put(file_id, _bounded(chunks, self.max_bytes), content_type)
+            size = await self.blobs.put(file_id, bounded(chunks, self.max_bytes), content_type)
         except BlobStoreError as exc:
             raise _unavailable(exc) from None
         return Pending(file_id, size, content_type, now)
@@ -221,7 +222,7 @@ class FileStore:
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every file (of every key) uploaded before `older_than`, rows and contents; how many."""
-        return await self._purge(_C.created_at < _utc(older_than))
+        return await self._purge(_C.created_at < utc(older_than))
 
     async def purge_expired(self) -> int:
         """Delete every file whose `expires_after` has passed (they are already hidden); how many."""
@@ -282,13 +283,18 @@ def files_dir(config: Config) -> Path:
     return Path(DEFAULT_DIR)
 
 
-async def _bounded(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+async def bounded(chunks: AsyncIterable[bytes], limit: int, shown: int | None = None) -> AsyncIterator[bytes]:
+    """`chunks` until more than `limit` bytes have passed: then 413 naming `shown` (default `limit`)."""
     seen = 0
     async for chunk in chunks:
         seen += len(chunk)
         if seen > limit:
-            raise RequestTooLargeError(f"The file is larger than this gateway's limit of {limit} bytes.")
+            raise too_large(shown or limit)
         yield chunk
+
+
+def too_large(limit: int) -> RequestTooLargeError:
+    return RequestTooLargeError(f"The file is larger than this gateway's limit of {limit} bytes.")
 
 
 def _owned(key_id: str | None) -> sa.ColumnElement[bool]:
@@ -303,21 +309,16 @@ def _unavailable(exc: BlobStoreError) -> StorageUnavailableError:
     return StorageUnavailableError(f"The files store failed: {exc}")
 
 
-def _utc(moment: datetime) -> datetime:
-    """An aware UTC datetime (a naive one is taken as UTC): SQLite stores the wall time as written."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _values(row: FileRow) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in FileRow.__slots__}
-    values["created_at"] = _utc(row.created_at)
-    values["expires_at"] = None if row.expires_at is None else _utc(row.expires_at)
+    values["created_at"] = utc(row.created_at)
+    values["expires_at"] = None if row.expires_at is None else utc(row.expires_at)
     return values
 
 
 def _row(mapping: Mapping[Any, Any]) -> FileRow:
     values = dict(mapping)
-    values["created_at"] = _utc(values["created_at"])
+    values["created_at"] = utc(values["created_at"])
     if values["expires_at"] is not None:
-        values["expires_at"] = _utc(values["expires_at"])
+        values["expires_at"] = utc(values["expires_at"])
     return FileRow(**values)

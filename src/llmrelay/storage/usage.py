@@ -157,9 +157,9 @@ def _filtered(query: Select[tuple[object, ...]], where: UsageFilter) -> Select[t
     if where.provider is not None:
         query = query.where(_T.provider == where.provider)
     if where.since is not None:
-        query = query.where(_T.created_at >= _utc(where.since))
+        query = query.where(_T.created_at >= utc(where.since))
     if where.until is not None:
-        query = query.where(_T.created_at < _utc(where.until))
+        query = query.where(_T.created_at < utc(where.until))
     return query
 
 
@@ -209,7 +209,7 @@ class _CompiledInsert:
         created, convert = self._created, self._convert
         for record in records:
             row = list(self._values(record))
-            row[created] = _utc(row[created])
+            row[created] = utc(row[created])
             for i, process in convert:
                 if row[i] is not None:
                     row[i] = process(row[i])
@@ -231,7 +231,7 @@ def _sqlite_row(record: UsageRecord) -> tuple[object, ...]:
     (created, request_id, status, latency, path, key_id, model, provider, deployment, prompt, completion,
      cached, reasoning, estimated, cost, ttft, streamed, incomplete) = record  # fmt: skip
     return (
-        _sqlite_time(_utc(created)), request_id, key_id, model, provider, deployment, prompt, completion, cached,
+        _sqlite_time(utc(created)), request_id, key_id, model, provider, deployment, prompt, completion, cached,
         reasoning, int(estimated), None if cost is None else float(cost), float(latency),
         None if ttft is None else float(ttft), status, int(streamed), int(incomplete), path,
     )  # fmt: skip
@@ -247,7 +247,7 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.isoformat(" ", "microseconds")[:26]
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     """An aware UTC datetime (a naive one is taken as UTC): SQLite stores the wall time as written."""
     if moment.tzinfo is UTC:
         return moment
@@ -271,7 +271,7 @@ def _total(row: object, grouped: bool) -> UsageTotal:
 def _record(values: dict[str, object]) -> UsageRecord:
     created = values["created_at"]
     assert isinstance(created, datetime)
-    values["created_at"] = _utc(created)
+    values["created_at"] = utc(created)
     cost = values["cost_usd"]
     values["cost_usd"] = None if cost is None else Decimal(str(cost))
     return UsageRecord(**values)  # type: ignore[arg-type]

@@ -104,14 +104,9 @@ class HttpUpstream:
         timeouts = timeouts or _DEFAULT
         try:
             async with _first_byte_bound(timeouts):
-                resp = await self.client.request(
-                    request.method, request.url, request.headers, request.body,
-                    connect=timeouts.connect, read=timeouts.read,
-                )  # fmt: skip
+                resp = await self._request(request, timeouts)
         except TimeoutError:
             raise _no_first_byte(request, timeouts) from None
-        except Http1Error as exc:
-            raise _map_exception(exc, request) from None
         body = await _body(resp, request)
         if resp.status >= 300:
             raise _status_error(adapter, resp, body, request)
@@ -125,17 +120,22 @@ class HttpUpstream:
         timeouts = timeouts or _DEFAULT
         try:
             async with _first_byte_bound(timeouts):
-                resp = await self.client.request(
-                    request.method, request.url, request.headers, request.body,
-                    connect=timeouts.connect, read=timeouts.read,
-                )  # fmt: skip
+                resp = await self._request(request, timeouts)
                 if resp.status < 300:
                     return await HttpStream.primed(resp, request)
         except TimeoutError:
             raise _no_first_byte(request, timeouts) from None
+        raise _status_error(adapter, resp, await _body(resp, request), request)
+
+    async def _request(self, request: UpstreamRequest, timeouts: Timeouts) -> Response:
+        """The response with its headers read; the client's failures mapped (a first-byte timeout is the caller's)."""
+        try:
+            return await self.client.request(
+                request.method, request.url, request.headers, request.body,
+                connect=timeouts.connect, read=timeouts.read,
+            )  # fmt: skip
         except Http1Error as exc:
             raise _map_exception(exc, request) from None
-        raise _status_error(adapter, resp, await _body(resp, request), request)
 
     async def close(self) -> None:
         await self.client.close()
@@ -190,7 +190,10 @@ class HttpStream:
         """The stream with its first chunk already read (b"" for an empty body); a failure is raised now,
         before anything reaches the client, so that the try can be retried. Closes the response on failure."""
         stream = cls(response)
-        stream._first = await response.chunk()  # the response closes itself when this fails
+        try:
+            stream._first = await response.chunk()  # the response closes itself when this fails
+        except Http1Error as exc:
+            raise _map_exception(exc, request) from None
         return stream
 
     async def __aiter__(self) -> AsyncIterator[bytes]:

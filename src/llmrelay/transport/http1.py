@@ -89,7 +89,9 @@ class _Origin:
     __slots__ = ("host", "key", "port", "prefix", "server_hostname", "ssl")
 
     def __init__(self, key: str, scheme: str, netloc: str, context: ssl.SSLContext | None) -> None:
-        host, _, port = netloc.rpartition(":") if netloc.rpartition(":")[2].isdigit() else (netloc, "", "")
+        host, _, port = netloc.rpartition(":")
+        if not port.isdigit():  # no port, or the end of an IPv6 literal
+            host, port = netloc, ""
         self.key = key
         self.host = host.strip("[]")  # an IPv6 literal is written in brackets
         self.port = int(port) if port else (443 if scheme == "https" else 80)
@@ -371,9 +373,7 @@ class _Connection(asyncio.Protocol):
     def fail(self, error: Http1Error) -> None:
         if self.error is None:
             self.error = error
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self.wake()
 
     def take(self) -> bytes:
         chunks, self.chunks = self.chunks, []

@@ -12,7 +12,6 @@ with 413 once the file passes `files.max_bytes`; this route, not the edge's
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -23,8 +22,9 @@ from starlette.responses import Response, StreamingResponse
 
 from llmrelay.api.gateway import gateway_of, principal_of
 from llmrelay.api.multipart import MultipartReader, boundary_of
-from llmrelay.errors import InvalidRequestError, NotFoundError, RequestTooLargeError
-from llmrelay.storage.files import FileRow, FileStore, Order, Pending
+from llmrelay.errors import InvalidRequestError, NotFoundError
+from llmrelay.storage.assistants import Listed
+from llmrelay.storage.files import FileRow, FileStore, Order, Pending, bounded, too_large
 
 router = APIRouter()
 
@@ -117,9 +117,9 @@ async def _receive(request: Request, store: FileStore) -> tuple[Pending | None, 
     cap = store.max_bytes + _ENVELOPE
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > cap:
-        raise _too_large(store.max_bytes)
+        raise too_large(store.max_bytes)
     reader = MultipartReader(
-        _capped(request.stream(), cap, store.max_bytes), boundary_of(request.headers.get("content-type"))
+        bounded(request.stream(), cap, store.max_bytes), boundary_of(request.headers.get("content-type"))
     )
     fields: dict[str, str] = {}
     pending: Pending | None = None
@@ -142,19 +142,6 @@ async def _receive(request: Request, store: FileStore) -> tuple[Pending | None, 
             await store.discard(pending)
         raise
     return pending, filename, fields
-
-
-async def _capped(stream: AsyncIterator[bytes], cap: int, max_bytes: int) -> AsyncIterator[bytes]:
-    seen = 0
-    async for chunk in stream:
-        seen += len(chunk)
-        if seen > cap:
-            raise _too_large(max_bytes)
-        yield chunk
-
-
-def _too_large(max_bytes: int) -> RequestTooLargeError:
-    return RequestTooLargeError(f"The file is larger than this gateway's limit of {max_bytes} bytes.")
 
 
 def _filename(given: str | None) -> str:
@@ -201,16 +188,7 @@ async def list_files(request: Request) -> Response:
         principal.key_id, purpose=query.get("purpose") or None, limit=limit,
         after=query.get("after") or None, order=ordering,
     )  # fmt: skip
-    data = [file_object(row) for row in rows]
-    return _json(
-        {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": more,
-        }
-    )
+    return _json(Listed([file_object(row) for row in rows], more).body())
 
 
 def _limit(value: str | None) -> int:

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from llmrelay.api.gateway import Gateway, admit, gateway_of, record_of
+from llmrelay.api.gateway import Gateway, admit, caller, gateway_of, record_of
 from llmrelay.api.sse import EventStreamResponse
 from llmrelay.dialects.anthropic_errors import error_body
 from llmrelay.errors import RelayError
-from llmrelay.pipeline.context import Principal, RequestContext, RequestRecord
+from llmrelay.pipeline.context import RequestContext, RequestRecord
 from llmrelay.pipeline.messages import MessagesRequest, count_tokens, create_message
 from llmrelay.pipeline.relay import JSONResult, StreamResult
 from llmrelay.providers.anthropic.inbound import FORWARDED_HEADERS
@@ -54,11 +54,7 @@ async def messages(gateway: Gateway, headers: Headers, body: bytes, record: Requ
 
 async def tokens(gateway: Gateway, headers: Headers, body: bytes, record: RequestRecord) -> JSONResult:
     """Counting costs nothing upstream, so it needs only a known caller ('read'), not a budget or a rate."""
-    principal: Principal = await gateway.auth.authenticate(authorization(headers))
-    record.key_id = principal.key_id
-    gateway.auth.require_verified_unless(principal, gateway.router.has_passthrough)
-    if principal.key is not None:
-        gateway.auth.require(principal, "read")
+    principal = await caller(gateway, authorization(headers), record, "read")
     parse = functools.partial(MessagesRequest.parse_messages, count=True, request_id=record.request_id)
     req = gateway.auth.parse_for(principal, parse, body)
     return await count_tokens(gateway.relay, RequestContext(principal, record), req, forwarded(headers))
